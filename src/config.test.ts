@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { parseServiceConfig } from "./config.js";
+import { AppError } from "./errors.js";
+
+describe("parseServiceConfig", () => {
+  it("defaults to the embedded single-machine setup", () => {
+    const c = parseServiceConfig([], {});
+    expect(c.listen).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(c.realm).toBe("fediversity");
+    expect(c.rioUrl).toBeNull();
+    expect(c.routerUrl).toBeNull();
+    expect(c.databasePath.endsWith("data/fediversity.sqlite")).toBe(true);
+    expect(Object.isFrozen(c.listen)).toBe(true);
+  });
+
+  it("prefers flags over environment variables", () => {
+    const c = parseServiceConfig(["--listen", "0.0.0.0:9090"], { FEDIVERSITY_LISTEN: "127.0.0.1:1", FEDIVERSITY_DATA_DIR: "/tmp/fd" });
+    expect(c.listen).toEqual({ host: "0.0.0.0", port: 9090 });
+    expect(c.dataDir).toBe("/tmp/fd");
+  });
+
+  it("reports every problem at once, naming the flag and variable", () => {
+    let caught: unknown;
+    try {
+      parseServiceConfig(["--listen", "nope", "--concurrency", "0"], { RIO_SCHEDULER_URL: "ftp://x" });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(AppError);
+    const e = caught as AppError;
+    expect(e.code).toBe("invalid_argument");
+    expect(e.details?.map((d) => d.path).sort()).toEqual([
+      "--concurrency / FEDIVERSITY_CONCURRENCY",
+      "--listen / FEDIVERSITY_LISTEN",
+      "--rio-url / RIO_SCHEDULER_URL",
+    ]);
+  });
+
+  it("rejects unknown flags", () => {
+    expect(() => parseServiceConfig(["--bogus"], {})).toThrow(/bad command line/);
+  });
+});
