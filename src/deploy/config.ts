@@ -23,6 +23,8 @@ export const deployerConfigSchema = z.discriminatedUnion("kind", [
     identity_file: z.string().optional(),
     /** Extra `-o Key=Value` options, e.g. StrictHostKeyChecking=accept-new. */
     ssh_options: z.array(z.string()).default([]),
+    /** The service's state directory on the remote host (profiles/ and targets/ live under it). */
+    state_dir: z.string().startsWith("/").default("/var/lib/fediversity-deploy"),
     rollback_on_failure: z.boolean().default(true),
   }),
   z.object({

@@ -1,0 +1,122 @@
+/**
+ * What every store operation works with: the connection, a prepared-statement cache, the clock, the
+ * id generator, the limits, and `write`, which runs an operation in one IMMEDIATE transaction and
+ * tells the commit listeners what it wrote only after the commit succeeded.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import type { Limits, StoredEvent } from "../core/index.js";
+import { AppError } from "../errors.js";
+
+export type LogSource = "build" | "deploy";
+
+/** One stored log line, as `build.logs` returns it. */
+export interface LogLine {
+  readonly line: number;
+  readonly source: LogSource;
+  readonly derivation: string | null;
+  readonly text: string;
+}
+
+/** Log lines appended to one sync, as published on `fediversity.logs.<tenant>.<deployment>`. */
+export interface LogBatch {
+  readonly tenant: string;
+  readonly deployment: string;
+  readonly sync: string;
+  readonly lines: readonly LogLine[];
+}
+
+/** What one committed transaction wrote, in order. */
+export interface CommitBatch {
+  readonly events: readonly StoredEvent[];
+  readonly logs: readonly LogBatch[];
+}
+
+export type CommitListener = (batch: CommitBatch) => void;
+
+/** Collects what a transaction writes; handed to listeners after commit. */
+export interface WriteLog {
+  readonly events: StoredEvent[];
+  readonly logs: LogBatch[];
+}
+
+export interface StoreContext {
+  readonly db: Database;
+  readonly limits: Limits;
+  /** The current time, RFC 3339 UTC with milliseconds. */
+  readonly now: () => string;
+  readonly newSyncId: () => string;
+  /** A cached prepared statement for `sql`. */
+  stmt(sql: string): Statement;
+  /** Runs `fn` in one IMMEDIATE transaction; after commit, listeners receive what it wrote. Not reentrant. */
+  write<T>(fn: (log: WriteLog) => T): T;
+  /** Registers a listener called after every commit that wrote events or log lines. */
+  onCommit(listener: CommitListener): () => void;
+}
+
+export interface ContextOptions {
+  readonly db: Database;
+  readonly limits: Limits;
+  readonly clock: () => Date;
+  readonly newSyncId: () => string;
+  /** Where a throwing commit listener's error goes (the write itself has committed). */
+  readonly onListenerError: (err: unknown) => void;
+}
+
+export function createContext(options: ContextOptions): StoreContext {
+  const { db } = options;
+  const statements = new Map<string, Statement>();
+  const listeners = new Set<CommitListener>();
+  // One transaction wrapper for every write (creating one per call costs more than a small commit).
+  const inTransaction = db.transaction(<T>(fn: () => T): T => fn());
+  return {
+    db,
+    limits: options.limits,
+    now: () => options.clock().toISOString(),
+    newSyncId: options.newSyncId,
+    stmt(sql) {
+      let s = statements.get(sql);
+      if (!s) {
+        s = db.prepare(sql);
+        statements.set(sql, s);
+      }
+      return s;
+    },
+    write<T>(fn: (log: WriteLog) => T): T {
+      if (db.inTransaction) throw new AppError("internal", "store writes do not nest");
+      const log: WriteLog = { events: [], logs: [] };
+      let result: T;
+      try {
+        result = inTransaction.immediate(() => fn(log)) as T;
+      } catch (err) {
+        throw storeError(err);
+      }
+      if (log.events.length > 0 || log.logs.length > 0) {
+        for (const listener of listeners) {
+          try {
+            listener(log);
+          } catch (err) {
+            options.onListenerError(err);
+          }
+        }
+      }
+      return result;
+    },
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** SQLite failures as AppErrors: constraint violations are conflicts, a busy database is unavailable. */
+export function storeError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code.startsWith("SQLITE_CONSTRAINT")) {
+    return new AppError("conflict", `refused by the database: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new AppError("unavailable", "the store is busy, retry", undefined, { cause: err });
+  }
+  return AppError.from(err);
+}
