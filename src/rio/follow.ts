@@ -1,0 +1,149 @@
+/**
+ * Staying attached to a build: deliver every event once, in order, until a terminal event,
+ * re-attaching with WatchBuild(since_sequence = last seen) whenever the stream breaks or ends
+ * without one (contract §4 rules 3, 4, 7).
+ */
+import type { Logger } from "pino";
+import type { BuildEvent } from "../../generated/build_types_pb.js";
+import { AppError } from "../errors.js";
+import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
+import { toRioEvent } from "./event-mapping.js";
+import { isRetryable, toAppError } from "./grpc-errors.js";
+import type { OpenStream } from "./stream-call.js";
+import type { FollowOutcome, RioEvent, TerminalRioEvent } from "./types.js";
+
+export interface ReattachInfo {
+  readonly buildId: string;
+  /** Failed tries in a row, 1-based. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly lastSequence: number;
+  /** "eof" for a stream that ended without a terminal event, else the AppError code. */
+  readonly reason: string;
+}
+
+export interface FollowHooks {
+  onReattach?(info: ReattachInfo): void;
+  /** A sequence gap (expected after re-attach: log events are not replayed). */
+  onGap?(info: { buildId: string; after: number; next: number }): void;
+}
+
+export interface FollowOptions {
+  /** Last sequence already handled (0 = from the beginning). */
+  readonly since?: number;
+  readonly signal?: AbortSignal;
+  /** Awaited before the next event is delivered, so a slow consumer applies backpressure. */
+  readonly onEvent: (event: RioEvent) => void | Promise<void>;
+}
+
+export interface FollowDeps {
+  readonly buildId: string;
+  readonly watch: (sinceSequence: number, signal: AbortSignal | undefined) => Promise<OpenStream<BuildEvent>>;
+  /** An already open stream to drain first (SubmitBuild's), consumed at most once. */
+  readonly initial?: OpenStream<BuildEvent>;
+  readonly policy: BackoffPolicy;
+  readonly logger: Logger;
+  readonly hooks: FollowHooks;
+}
+
+export async function followBuild(deps: FollowDeps, opts: FollowOptions): Promise<FollowOutcome> {
+  const { buildId, policy, logger, hooks } = deps;
+  const { signal, onEvent } = opts;
+  let last = opts.since ?? 0;
+  let failures = 0;
+  let pending = deps.initial;
+  // The submit stream was opened without the caller's signal; tear down whichever stream is current.
+  let current: OpenStream<BuildEvent> | undefined;
+  const onAbort = (): void => current?.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await followLoop();
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+
+  async function followLoop(): Promise<FollowOutcome> {
+    while (true) {
+      if (signal?.aborted) {
+        pending?.abort();
+        return { type: "aborted", lastSequence: last };
+      }
+      let reason: string;
+      try {
+        const stream = pending ?? (await deps.watch(last, signal));
+        pending = undefined;
+        current = stream;
+        if (signal?.aborted) stream.abort();
+        for await (const msg of stream.messages) {
+          const seq = Number(msg.sequence);
+          const c = msg.event.case;
+          if (c === "completed" || c === "failed" || c === "cancelled") {
+            // Never dropped on sequence: a replayed terminal may carry seq == since (§4 rule 7).
+            const ev = toRioEvent(msg) as TerminalRioEvent;
+            const delivering = deliver(onEvent, ev, stream);
+            if (delivering !== undefined) await delivering;
+            stream.abort(); // rio keeps the stream open until cleanup; we are done with it
+            return { type: "terminal", event: ev, lastSequence: Math.max(last, seq) };
+          }
+          if (seq <= last) continue; // replay overlap or a duplicate after re-attach
+          failures = 0; // new events flow again: the next outage gets the full retry budget
+          if (seq > last + 1 && last > 0) hooks.onGap?.({ buildId, after: last, next: seq });
+          last = seq;
+          const ev = toRioEvent(msg);
+          if (ev === null) continue; // an event type newer than our proto
+          const delivering = deliver(onEvent, ev, stream);
+          if (delivering !== undefined) await delivering;
+        }
+        stream.abort(); // releases the signal listener; the call is already over
+        reason = "eof";
+      } catch (err) {
+        pending = undefined;
+        current?.abort();
+        if (err instanceof ConsumerFailure) throw err.cause;
+        if (signal?.aborted) return { type: "aborted", lastSequence: last };
+        const e = toAppError(err);
+        if (e.code === "not_found") {
+          logger.info({ buildId, lastSequence: last }, "rio no longer knows the build");
+          return { type: "gone", lastSequence: last };
+        }
+        if (!isRetryable(e)) throw e;
+        reason = e.code;
+      }
+      failures += 1;
+      if (failures > policy.maxAttempts) {
+        throw new AppError(
+          "unavailable",
+          `lost the event stream of build ${buildId} and ${policy.maxAttempts} re-attach tries failed (last: ${reason})`,
+        );
+      }
+      const delayMs = backoffDelay(policy, failures);
+      logger.warn({ buildId, attempt: failures, delayMs, lastSequence: last, reason }, "re-attaching to rio build");
+      hooks.onReattach?.({ buildId, attempt: failures, delayMs, lastSequence: last, reason });
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+/** Marks an error thrown by the caller's onEvent, so it propagates instead of causing a re-attach. */
+class ConsumerFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * Calls the consumer; awaits only when it returned a promise, so a synchronous consumer costs no
+ * extra microtask per event.
+ */
+function deliver(onEvent: FollowOptions["onEvent"], ev: RioEvent, stream: OpenStream<BuildEvent>): Promise<void> | undefined {
+  let r: void | Promise<void>;
+  try {
+    r = onEvent(ev);
+  } catch (err) {
+    stream.abort();
+    throw new ConsumerFailure(err);
+  }
+  if (r === undefined) return undefined;
+  return r.catch((err: unknown) => {
+    stream.abort();
+    throw new ConsumerFailure(err);
+  });
+}
