@@ -1,0 +1,80 @@
+import type { WampDict } from "./messages.js";
+import type { Serializer } from "./serializers/index.js";
+
+/** What is known about a joined session's identity (WELCOME details, meta API, authorizer). */
+export interface PeerIdentity {
+  readonly session: number;
+  readonly realm: string;
+  readonly authid: string;
+  readonly authrole: string;
+  readonly authmethod: string;
+  readonly authprovider: string;
+  readonly authextra: WampDict;
+}
+
+export interface TransportInfo {
+  readonly type: "websocket" | "internal";
+  /** Negotiated subprotocol, e.g. `wamp.2.json`. */
+  readonly protocol: string;
+  /** `tcp4:127.0.0.1:53210`; never HTTP headers or cookies. */
+  readonly peer: string;
+}
+
+/**
+ * One side of the router's conversation: a WebSocket session or the router's internal session.
+ * The dealer and broker only talk to peers through this interface.
+ */
+export interface Peer extends PeerIdentity {
+  readonly transport: TransportInfo;
+  /** Client roles announced in HELLO (`{ callee: { features: {...} } }`). */
+  readonly roles: WampDict;
+  send(message: unknown[]): void;
+  /** Sends a message shared by many receivers, encoded at most once per serializer. */
+  sendShared(message: SharedMessage): void;
+  /** Next request id for router-originated requests (INVOCATION). */
+  nextRequestId(): number;
+  isOpen(): boolean;
+}
+
+/** A message sent to many peers (an EVENT): encoded lazily, once per serializer. */
+export class SharedMessage {
+  private json: string | Buffer | undefined;
+  private readonly others = new Map<Serializer, string | Buffer>();
+
+  constructor(readonly message: unknown[]) {}
+
+  encodedFor(serializer: Serializer): string | Buffer {
+    if (serializer.name === "json") {
+      this.json ??= serializer.encode(this.message);
+      return this.json;
+    }
+    let frame = this.others.get(serializer);
+    if (frame === undefined) {
+      frame = serializer.encode(this.message);
+      this.others.set(serializer, frame);
+    }
+    return frame;
+  }
+}
+
+export function hasFeature(peer: Peer, role: string, feature: string): boolean {
+  const r = peer.roles[role];
+  if (typeof r !== "object" || r === null) return false;
+  const features = (r as WampDict).features;
+  if (typeof features !== "object" || features === null) return false;
+  return (features as WampDict)[feature] === true;
+}
+
+/** Session details as the meta API and the authorizer see them (Crossbar's shape, no headers). */
+export function sessionDetails(peer: PeerIdentity & { transport: TransportInfo }): WampDict {
+  return {
+    session: peer.session,
+    realm: peer.realm,
+    authid: peer.authid,
+    authrole: peer.authrole,
+    authmethod: peer.authmethod,
+    authprovider: peer.authprovider,
+    authextra: peer.authextra,
+    transport: { type: peer.transport.type, protocol: peer.transport.protocol, peer: peer.transport.peer },
+  };
+}
