@@ -1,0 +1,112 @@
+/**
+ * The service as a WAMP component: one autobahn-js connection (to the embedded router over
+ * loopback, or to an external router such as Crossbar.io) that registers the API, optionally the
+ * dynamic authenticator and authorizer, and publishes every committed event. It reconnects for ever
+ * and registers again after each reconnect, so a router restart costs a short gap that clients
+ * close by replaying `deployment.events`.
+ */
+import autobahn from "autobahn";
+import type { Logger } from "pino";
+import type { DeploymentService } from "./deployment-service.js";
+import { createEventPublisher, type EventPublisher } from "./publisher.js";
+import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
+import type { SessionLookup } from "./caller.js";
+import type { DeploymentEvent, LogLine } from "./views.js";
+
+export interface ComponentOptions {
+  readonly url: string;
+  readonly realm: string;
+  readonly authid: string;
+  readonly ticket: string;
+  readonly service: DeploymentService;
+  /** In-process session lookup (embedded router); otherwise `wamp.session.get` is used. */
+  readonly lookupSession?: SessionLookup;
+  /** Also register a Crossbar-shaped authenticator / authorizer under these URIs. */
+  readonly authenticator?: { readonly uri: string; readonly authenticate: (args: unknown[]) => unknown };
+  readonly authorizerUri?: string;
+  readonly allowBareTenantPrefix?: boolean;
+  readonly logger: Logger;
+  readonly onPublished?: (count: number) => void;
+}
+
+export interface Component {
+  /** Resolves once the first session is up and the API is registered. */
+  readonly ready: Promise<void>;
+  publishEvents(events: readonly DeploymentEvent[]): void;
+  publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): void;
+  close(): Promise<void>;
+}
+
+export function startComponent(options: ComponentOptions): Component {
+  const log = options.logger.child({ component: "wamp-component" });
+  let publisher: EventPublisher | null = null;
+  let api: ApiHandle | null = null;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+
+  const connection = new autobahn.Connection({
+    url: options.url,
+    realm: options.realm,
+    authmethods: ["ticket"],
+    authid: options.authid,
+    onchallenge: (_session, method) => {
+      if (method === "ticket") return options.ticket;
+      throw new Error(`unsupported authentication method ${method}`);
+    },
+    max_retries: -1,
+    initial_retry_delay: 0.2,
+    max_retry_delay: 5,
+    retry_delay_growth: 1.5,
+    // Application errors are answers to callers, not faults of ours: keep them off the console.
+    on_user_error: (err: unknown) => log.debug({ err: String(err) }, "procedure raised"),
+  } as autobahn.IConnectionOptions);
+
+  connection.onopen = (session) => {
+    void (async () => {
+      try {
+        api = await registerApi(session, options.service, {
+          ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
+          logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
+        });
+        if (options.authorizerUri) {
+          await registerAuthorizer(session, options.authorizerUri, { allowBareTenantPrefix: options.allowBareTenantPrefix ?? false });
+        }
+        if (options.authenticator) {
+          await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
+        }
+        publisher = createEventPublisher(session, { onError: (err, topic) => log.warn({ topic, err: String(err) }, "publish failed") });
+        log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
+        markReady();
+      } catch (err) {
+        log.error({ err: String(err) }, "registering the API failed; reconnecting");
+        session.leave("wamp.close.goodbye_and_out", "registration failed");
+      }
+    })();
+  };
+  connection.onclose = (reason, details) => {
+    publisher = null;
+    api = null;
+    log.warn({ reason, details: details?.reason }, "WAMP session closed");
+    return false;
+  };
+  connection.open();
+
+  return {
+    ready,
+    publishEvents(events) {
+      if (!publisher || events.length === 0) return;
+      void publisher.publishEvents(events);
+      options.onPublished?.(events.length);
+    },
+    publishLogs(tenant, deployment, sync, lines) {
+      if (!publisher || lines.length === 0) return;
+      void publisher.publishLogs(tenant, deployment, sync, lines);
+    },
+    async close() {
+      await api?.close().catch(() => undefined);
+      connection.close();
+    },
+  };
+}

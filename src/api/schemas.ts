@@ -1,0 +1,164 @@
+/**
+ * Input schemas of every procedure, applied at the edge. Keyword arguments only; unknown keywords
+ * are rejected; each problem is reported with its dotted path.
+ */
+import { z } from "zod";
+import { AppError, type ProblemDetail } from "../errors.js";
+import { priorityClasses } from "../core/dag.js";
+import { deploymentStates, submitModes } from "./views.js";
+
+export const tenantPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const deploymentPattern = /^[a-z0-9][a-z0-9_]{0,62}$/;
+/** ULID or UUID(v7), case-insensitively; lenient enough for either. */
+export const syncIdPattern = /^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/;
+export const deploymentTypePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const derivationPattern = /^\/[^\s\0]{1,1023}\.drv$/;
+
+/** Default configuration size limit: 256 KiB as JSON (UTF-8 bytes). */
+export const defaultMaxConfigurationBytes = 256 * 1024;
+
+const tenant = z.string().regex(tenantPattern, { error: "must match ^[a-z0-9][a-z0-9_-]{0,62}$" });
+const deployment = z.string().regex(deploymentPattern, { error: "must match ^[a-z0-9][a-z0-9_]{0,62}$" });
+const syncId = z.string().regex(syncIdPattern, { error: "must be a sync id (ULID or UUID)" });
+const deploymentType = z.string().regex(deploymentTypePattern, { error: "must be a deployment type name" });
+const derivation = z.string().regex(derivationPattern, { error: "must be a .drv store path" });
+const configuration = z.record(z.string(), z.unknown(), { error: "must be an object" });
+const mode = z.enum(submitModes as unknown as [string, ...string[]], { error: "must be one of: replace, enqueue" });
+const priority = z.enum(priorityClasses as [string, ...string[]], {
+  error: "must be one of: interactive, scheduled, ci",
+});
+const requestId = z.string().min(1, { error: "must not be empty" }).max(128, { error: "must be at most 128 characters" });
+const shortText = z.string().max(1024, { error: "must be at most 1024 characters" });
+const seq = z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" });
+const limit = (max: number) =>
+  z.int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, {
+    error: `must be an integer from 1 to ${max}`,
+  });
+
+export const submitKwargs = z.strictObject({
+  deployment,
+  configuration,
+  deployment_type: deploymentType.optional(),
+  mode: mode.optional(),
+  priority: priority.optional(),
+  request_id: requestId.optional(),
+  tenant: tenant.optional(),
+});
+
+export const planKwargs = z.strictObject({
+  deployment,
+  configuration,
+  deployment_type: deploymentType.optional(),
+  priority: priority.optional(),
+  tenant: tenant.optional(),
+});
+
+export const getKwargs = z.strictObject({ deployment, tenant: tenant.optional() });
+
+export const listKwargs = z.strictObject({
+  state: z.enum(deploymentStates, { error: "must be one of: idle, active, deploying, destroying" }).optional(),
+  limit: limit(500).optional(),
+  cursor: shortText.optional(),
+  tenant: tenant.optional(),
+});
+
+export const cancelKwargs = z.strictObject({
+  deployment,
+  sync: syncId.optional(),
+  reason: shortText.optional(),
+  tenant: tenant.optional(),
+});
+
+export const deleteKwargs = z.strictObject({
+  deployment,
+  mode: mode.optional(),
+  request_id: requestId.optional(),
+  tenant: tenant.optional(),
+});
+
+export const rollbackKwargs = z.strictObject({
+  deployment,
+  generation: z.int({ error: "must be a positive integer" }).min(1, { error: "must be a positive integer" }).optional(),
+  tenant: tenant.optional(),
+});
+
+export const eventsKwargs = z.strictObject({
+  deployment,
+  since: seq.optional(),
+  limit: limit(1000).optional(),
+  tenant: tenant.optional(),
+});
+
+export const logsKwargs = z.strictObject({
+  deployment,
+  sync: syncId,
+  since_line: seq.optional(),
+  limit: limit(10_000).optional(),
+  derivation: derivation.optional(),
+  follow: z.boolean({ error: "must be a boolean" }).optional(),
+  tenant: tenant.optional(),
+});
+
+export const graphKwargs = z.strictObject({ deployment, sync: syncId, tenant: tenant.optional() });
+
+export const schemaKwargs = z.strictObject({ deployment_type: deploymentType.optional() });
+
+export const queueStatusKwargs = z.strictObject({});
+
+/** Turns zod issues into `{ path, message }` details; an unknown keyword gets its own path. */
+export function problemsFromZod(error: z.ZodError): ProblemDetail[] {
+  const problems: ProblemDetail[] = [];
+  for (const issue of error.issues) {
+    const base = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        problems.push({ path: base ? `${base}.${key}` : key, message: "unknown keyword argument" });
+      }
+    } else {
+      problems.push({ path: base, message: issue.message });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Validates one call's arguments: no positional arguments, kwargs must match `schema`.
+ * Throws AppError("invalid_argument") with one detail per problem.
+ */
+export function parseKwargs<S extends z.ZodType>(schema: S, args: unknown, kwargs: unknown): z.output<S> {
+  const problems: ProblemDetail[] = [];
+  if (Array.isArray(args) && args.length > 0) {
+    problems.push({ path: "", message: "positional arguments are not accepted; pass keyword arguments" });
+  }
+  const input = kwargs === undefined || kwargs === null ? {} : kwargs;
+  const result = schema.safeParse(input);
+  if (!result.success) problems.push(...problemsFromZod(result.error));
+  if (problems.length > 0 || !result.success) {
+    throw new AppError("invalid_argument", describeProblems(problems), problems);
+  }
+  return result.data;
+}
+
+function describeProblems(problems: readonly ProblemDetail[]): string {
+  const first = problems[0];
+  if (!first) return "invalid arguments";
+  const head = first.path ? `${first.path}: ${first.message}` : first.message;
+  return problems.length === 1 ? head : `${head} (and ${problems.length - 1} more)`;
+}
+
+/** Size of a configuration as JSON in UTF-8 bytes; throws resource_exhausted over `maxBytes`. */
+export function checkConfigurationSize(value: unknown, maxBytes: number): void {
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(value), "utf8");
+  } catch {
+    throw new AppError("invalid_argument", "configuration: must be JSON-serialisable", [
+      { path: "configuration", message: "must be JSON-serialisable" },
+    ]);
+  }
+  if (size > maxBytes) {
+    throw new AppError("resource_exhausted", `configuration is ${size} bytes as JSON; the limit is ${maxBytes}`, [
+      { path: "configuration", message: `must be at most ${maxBytes} bytes as JSON` },
+    ]);
+  }
+}
