@@ -1,0 +1,188 @@
+/**
+ * rio.admin.AdminService (the in-scope RPCs): ClusterStatus, ListBuilds, GetBuildLogs,
+ * GetBuildGraph, ListTenants, CreateTenant. ListBuilds and GetBuildGraph read the durable rows,
+ * so they keep answering after a build was forgotten from memory.
+ */
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { AdminService } from "../../generated/admin_pb.js";
+import { isUuid } from "./ids.js";
+import { readStoredLog } from "./nix-realise.js";
+import type { BuildStateName, TenantRow } from "./state-db.js";
+import { toBuildState, type ServiceDeps } from "./scheduler-service.js";
+import { normalizeTenantName } from "./validate-submit.js";
+
+const logChunkLines = 256;
+const graphNodeCap = 5000;
+const statusFilters: readonly BuildStateName[] = ["pending", "active", "succeeded", "failed", "cancelled"];
+
+function tenantInfo(t: TenantRow) {
+  return {
+    tenantId: t.tenant_id,
+    tenantName: t.tenant_name,
+    gcRetentionHours: t.gc_retention_hours,
+    gcMaxStoreBytes: t.gc_max_store_bytes === null ? undefined : BigInt(t.gc_max_store_bytes),
+    createdAt: timestampFromMs(Math.floor(t.created_at / 1000) * 1000),
+    hasCacheToken: t.cache_token !== null,
+  };
+}
+
+function encodeCursor(at: number, id: string): string {
+  return Buffer.from(`${at}:${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { at: number; id: string } {
+  const [at, id] = Buffer.from(cursor, "base64url").toString().split(":");
+  if (!at || !id || !/^\d+$/.test(at) || !isUuid(id)) throw new ConnectError("invalid cursor", Code.InvalidArgument);
+  return { at: Number(at), id };
+}
+
+export function createAdminService(deps: ServiceDeps & { startedAt: number; maxJobs: number }): ServiceImpl<typeof AdminService> {
+  return {
+    clusterStatus() {
+      const engine = deps.engine();
+      let pending = 0, active = 0, queued = 0, runningCount = 0;
+      const bySystem: Record<string, number> = {};
+      for (const b of engine.builds.values()) {
+        if (b.state === "pending") pending++;
+        if (b.state === "active") active++;
+      }
+      for (const e of engine.table.entries.values()) {
+        if (e.status === "ready") {
+          queued++;
+          bySystem[e.system] = (bySystem[e.system] ?? 0) + 1;
+        }
+        if (e.status === "running") runningCount++;
+      }
+      return {
+        totalExecutors: deps.maxJobs,
+        activeExecutors: deps.maxJobs,
+        drainingExecutors: 0,
+        pendingBuilds: pending,
+        activeBuilds: active,
+        queuedDerivations: queued,
+        runningDerivations: runningCount,
+        storeSizeBytes: 0n,
+        uptimeSince: timestampFromMs(deps.startedAt),
+        queuedFodDerivations: 0,
+        queuedBySystem: bySystem,
+      };
+    },
+
+    listBuilds(req) {
+      const limit = Math.min(1000, Math.max(1, req.limit === 0 ? 100 : req.limit));
+      let state: string | undefined;
+      if (req.statusFilter !== "") {
+        if (!statusFilters.includes(req.statusFilter as BuildStateName)) {
+          throw new ConnectError(`invalid status_filter: ${req.statusFilter}`, Code.InvalidArgument);
+        }
+        state = req.statusFilter;
+      }
+      let tenantId: string | undefined;
+      if (req.tenantFilter !== "") {
+        const t = deps.db.tenantByName(req.tenantFilter.trim());
+        if (!t) throw new ConnectError(`unknown tenant: ${req.tenantFilter}`, Code.InvalidArgument);
+        tenantId = t.tenant_id;
+      }
+      const after = req.cursor !== undefined && req.cursor !== "" ? decodeCursor(req.cursor) : undefined;
+      const { rows, total } = deps.db.listBuilds({ state, tenantId, limit, offset: req.offset, after });
+      const engine = deps.engine();
+      const last = rows[rows.length - 1];
+      return {
+        builds: rows.map((r) => {
+          const live = engine.builds.get(r.build_id);
+          const c = live ? engine.counts(live) : undefined;
+          return {
+            buildId: r.build_id,
+            tenantId: r.tenant_id ?? "",
+            priorityClass: r.priority_class,
+            state: toBuildState(live?.state ?? r.state),
+            totalDerivations: c?.total ?? r.total,
+            completedDerivations: c?.completed ?? r.completed,
+            cachedDerivations: c?.cached ?? r.cached,
+            errorSummary: live?.errorSummary ?? r.error_summary,
+          };
+        }),
+        totalCount: after ? 0 : total,
+        nextCursor: rows.length === limit && last ? encodeCursor(last.submitted_at, last.build_id) : undefined,
+      };
+    },
+
+    async *getBuildLogs(req) {
+      const path = req.derivationPath;
+      if (path === "") throw new ConnectError("derivation_path is required", Code.InvalidArgument);
+      if (req.buildId !== "" && !isUuid(req.buildId)) throw new ConnectError("invalid build_id", Code.InvalidArgument);
+      const since = Number(req.sinceLine);
+      const snap = deps.engine().rings.get(path)?.since(since);
+      if (snap && snap.lines.length > 0) {
+        for (let i = 0; i < snap.lines.length; i += logChunkLines) {
+          yield { derivationPath: path, lines: snap.lines.slice(i, i + logChunkLines), firstLineNumber: BigInt(snap.first + i), isComplete: false };
+        }
+        return;
+      }
+      if (req.buildId === "") throw new ConnectError(`no live log for ${path} and no build_id given`, Code.NotFound);
+      const log = await readStoredLog(path);
+      if (!log) throw new ConnectError(`no stored log for ${path}`, Code.NotFound);
+      const text = log.toString("latin1");
+      const all = text === "" ? [] : text.replace(/\n$/, "").split("\n");
+      const lines = all.slice(since).map((l) => Buffer.from(l, "latin1"));
+      if (lines.length === 0) {
+        yield { derivationPath: path, lines: [], firstLineNumber: BigInt(since), isComplete: true };
+        return;
+      }
+      for (let i = 0; i < lines.length; i += logChunkLines) {
+        yield {
+          derivationPath: path,
+          lines: lines.slice(i, i + logChunkLines),
+          firstLineNumber: BigInt(since + i),
+          isComplete: i + logChunkLines >= lines.length,
+        };
+      }
+    },
+
+    getBuildGraph(req) {
+      if (!isUuid(req.buildId)) throw new ConnectError(`invalid build_id: ${JSON.stringify(req.buildId)}`, Code.InvalidArgument);
+      const nodes = deps.db.nodesOf(req.buildId, graphNodeCap);
+      const total = deps.db.countNodes(req.buildId);
+      const kept = new Set(nodes.map((n) => n.drv_path));
+      const edges = deps.db.edgesOf(req.buildId).filter((e) => kept.has(e.parent) && kept.has(e.child));
+      return {
+        nodes: nodes.map((n) => ({
+          drvPath: n.drv_path,
+          pname: n.pname,
+          system: n.system,
+          status: n.status,
+          assignedExecutorId: n.executor,
+        })),
+        edges: edges.map((e) => ({ parentDrvPath: e.parent, childDrvPath: e.child })),
+        truncated: total > nodes.length,
+        totalNodes: total,
+      };
+    },
+
+    listTenants() {
+      return { tenants: deps.db.listTenants().map(tenantInfo) };
+    },
+
+    createTenant(req) {
+      const n = normalizeTenantName(req.tenantName);
+      if (!n.ok) throw new ConnectError(n.reason, Code.InvalidArgument);
+      if (req.cacheToken !== undefined && req.cacheToken === "") throw new ConnectError("cache_token is empty", Code.InvalidArgument);
+      if (deps.db.tenantByName(n.name)) throw new ConnectError(`tenant exists: ${n.name}`, Code.AlreadyExists);
+      if (req.cacheToken !== undefined && deps.db.tenantByToken(req.cacheToken)) {
+        throw new ConnectError("cache_token already in use", Code.AlreadyExists);
+      }
+      const row: TenantRow = {
+        tenant_id: randomUUID(),
+        tenant_name: n.name,
+        gc_retention_hours: req.gcRetentionHours ?? 168,
+        gc_max_store_bytes: req.gcMaxStoreBytes === undefined ? null : Number(req.gcMaxStoreBytes),
+        cache_token: req.cacheToken ?? null,
+        created_at: Date.now(),
+      };
+      deps.db.insertTenant(row);
+      return { tenant: tenantInfo(row) };
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The local rio-build-compatible scheduler: SchedulerService + AdminService over h2c gRPC, built
+ * on the local Nix. Embedded by the service (default 127.0.0.1:9001) and used by tests as the
+ * real-protocol peer of the rio client (port 0), with fault knobs for the client's recovery paths.
+ */
+import type { ConnectRouter } from "@connectrpc/connect";
+import { pino, type Logger } from "pino";
+import { AdminService } from "../../generated/admin_pb.js";
+import { SchedulerService } from "../../generated/scheduler_pb.js";
+import { createAdminService } from "./admin-service.js";
+import { createEngine, type Engine, type EngineOptions } from "./engine.js";
+import { createRefusalWindow } from "./fault-injection.js";
+import { startGrpcServer, type GrpcServer } from "./grpc-server.js";
+import { createSchedulerService } from "./scheduler-service.js";
+import { openStateDb } from "./state-db.js";
+import { isTerminal } from "./build-registry.js";
+
+export interface LocalSchedulerOptions {
+  /** `HOST:PORT`; default 127.0.0.1:9001, port 0 picks a free one. */
+  readonly listen?: string;
+  /** SQLite file for durable state; omitted = in memory (lost on close). */
+  readonly statePath?: string;
+  /** Parallel `nix-store --realise` slots (= executors); default 2. */
+  readonly maxJobs?: number;
+  /** Zero-watcher time before an active build is cancelled; default 300 s. */
+  readonly orphanGraceMs?: number;
+  /** How often the orphan check runs; default 10 s. */
+  readonly orphanCheckMs?: number;
+  /** How long a terminal build stays in memory; default 60 s. */
+  readonly cleanupDelayMs?: number;
+  /** SIGTERM → SIGKILL grace for cancelled builds; default 5 s. */
+  readonly killGraceMs?: number;
+  readonly progressDebounceMs?: number;
+  readonly logBatchMs?: number;
+  /** Defaults to a silent logger (the embedding service passes its child logger). */
+  readonly logger?: Logger;
+}
+
+export type InjectedEventKind = "log" | "progress";
+
+export interface SchedulerFaults {
+  /** End every open SubmitBuild/WatchBuild stream with a clean EOF and no terminal event. */
+  endAllStreams(): void;
+  /** Answer UNAVAILABLE to every RPC for `ms`. */
+  unavailableFor(ms: number): void;
+  /** Answer RESOURCE_EXHAUSTED to every RPC for `ms`. */
+  resourceExhaustedFor(ms: number): void;
+  /** Forget a build now, as the 60 s cleanup would (an active build's work is stopped). */
+  forgetBuild(buildId: string): boolean;
+  /**
+   * Leader failover: streams end with EOF, running nix-store processes are stopped, the server
+   * restarts on the same port and reloads non-terminal builds from the kept state.
+   */
+  failover(): Promise<void>;
+  /** Benchmark hook: emit `count` synthetic events into a live build as fast as possible. */
+  injectEvents(buildId: string, count: number, kind?: InjectedEventKind): Promise<void>;
+}
+
+export interface LocalScheduler {
+  /** `http://HOST:PORT`, for createGrpcTransport({ baseUrl }). */
+  readonly url: string;
+  readonly port: number;
+  readonly faults: SchedulerFaults;
+  /** Number of builds currently held in memory (tests, diagnostics). */
+  liveBuildCount(): number;
+  /** Derivations held in the global table (finished ones go when their last build is forgotten). */
+  derivationCount(): number;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(listen.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address: ${listen}`);
+  return { host, port };
+}
+
+export async function createLocalScheduler(options: LocalSchedulerOptions = {}): Promise<LocalScheduler> {
+  const { host, port: wantedPort } = parseListen(options.listen ?? "127.0.0.1:9001");
+  const maxJobs = options.maxJobs ?? 2;
+  const engineOptions: EngineOptions = {
+    maxJobs,
+    killGraceMs: options.killGraceMs ?? 5000,
+    progressDebounceMs: options.progressDebounceMs ?? 250,
+    logBatchMs: options.logBatchMs ?? 100,
+    logBatchLines: 64,
+    cleanupDelayMs: options.cleanupDelayMs ?? 60_000,
+    log: options.logger ?? pino({ level: "silent" }),
+  };
+  const orphanGraceMs = options.orphanGraceMs ?? 300_000;
+  const db = openStateDb(options.statePath ?? ":memory:");
+  const refusal = createRefusalWindow();
+  const startedAt = Date.now();
+
+  let engine: Engine = createEngine(db, engineOptions);
+  await engine.recover();
+  const deps = { engine: () => engine, db, startedAt, maxJobs };
+  const routes = (router: ConnectRouter): void => {
+    router.service(SchedulerService, createSchedulerService(deps));
+    router.service(AdminService, createAdminService(deps));
+  };
+  let server: GrpcServer = await startGrpcServer(host, wantedPort, routes, [refusal.interceptor]);
+  const port = server.port;
+
+  const orphanTimer = setInterval(() => {
+    const now = Date.now();
+    for (const b of [...engine.builds.values()]) {
+      if (isTerminal(b.state) || b.watchers.size > 0 || b.zeroWatchersSince === undefined) continue;
+      if (now - b.zeroWatchersSince >= orphanGraceMs) {
+        engineOptions.log.info({ buildId: b.id }, "cancelling orphaned build");
+        engine.cancelBuild(b.id, "orphan_watcher_no_client");
+      }
+    }
+  }, options.orphanCheckMs ?? 10_000);
+  orphanTimer.unref();
+
+  let closed = false;
+  const faults: SchedulerFaults = {
+    endAllStreams() {
+      for (const b of engine.builds.values()) engine.detachAll(b);
+    },
+    unavailableFor: (ms) => refusal.refuse("unavailable", ms),
+    resourceExhaustedFor: (ms) => refusal.refuse("resource_exhausted", ms),
+    forgetBuild: (id) => engine.forget(id),
+    async failover() {
+      await refusal.during(async () => {
+        await engine.dispose();
+        await server.close();
+        engine = createEngine(db, engineOptions);
+        await engine.recover();
+        server = await startGrpcServer(host, port, routes, [refusal.interceptor]);
+      });
+    },
+    async injectEvents(buildId, count, kind = "log") {
+      const b = engine.builds.get(buildId);
+      if (!b) throw new Error(`build not in memory: ${buildId}`);
+      const drv = b.nodes[0] ?? "";
+      for (let i = 0; i < count; i++) {
+        if (kind === "log") {
+          engine.emit(b, {
+            case: "log",
+            value: { derivationPath: drv, lines: [Buffer.from(`synthetic line ${i}`)], firstLineNumber: BigInt(1_000_000 + i), executorId: "bench" },
+          });
+        } else {
+          engine.emit(b, engine.progressBody(b));
+        }
+        // Yield now and then so the streams drain instead of buffering everything.
+        if (i % 512 === 511) await new Promise((r) => setImmediate(r));
+      }
+    },
+  };
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    faults,
+    liveBuildCount: () => engine.builds.size,
+    derivationCount: () => engine.table.entries.size,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(orphanTimer);
+      await engine.dispose();
+      await server.close();
+      db.close();
+    },
+  };
+}

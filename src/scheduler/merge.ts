@@ -1,0 +1,127 @@
+/**
+ * Merging a submission into the global derivation table (rio's merge.rs): checks that every .drv
+ * is in the local store (and equals any inlined copy), refuses cycles, dedups against derivations
+ * other builds already brought, and re-arms what earlier builds gave up on.
+ */
+import { readFile } from "node:fs/promises";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Build } from "./build-registry.js";
+import type { DerivationTable, DrvEntry } from "./derivation-table.js";
+import type { BuildRow } from "./state-db.js";
+import type { SubmittedEdge, SubmittedNode } from "./validate-submit.js";
+
+
+export async function readDrvs(nodes: readonly SubmittedNode[]): Promise<void> {
+  const queue = [...nodes];
+  const worker = async (): Promise<void> => {
+    for (let n = queue.pop(); n; n = queue.pop()) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(n.drvPath);
+      } catch {
+        throw new ConnectError(`derivation not in the local store: ${n.drvPath}`, Code.InvalidArgument);
+      }
+      if (n.drvContent.length > 0 && !bytes.equals(n.drvContent)) {
+        throw new ConnectError(`drv_content does not match ${n.drvPath}`, Code.InvalidArgument);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedNode[], edges: readonly SubmittedEdge[]): void {
+  const extra = new Map<string, string[]>();
+  for (const ed of edges) {
+    const list = extra.get(ed.parent);
+    if (list) list.push(ed.child);
+    else extra.set(ed.parent, [ed.child]);
+  }
+  const childrenOf = (p: string): string[] => [...(table.get(p)?.children ?? []), ...(extra.get(p) ?? [])];
+  const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = finished
+  for (const n of nodes) {
+    if (state.has(n.drvPath)) continue;
+    // Each frame keeps its child list, so a wide node is not re-listed once per child.
+    const stack: [string, number, string[]][] = [[n.drvPath, 0, childrenOf(n.drvPath)]];
+    state.set(n.drvPath, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const kids = top[2];
+      if (top[1] >= kids.length) {
+        state.set(top[0], 2);
+        stack.pop();
+        continue;
+      }
+      const c = kids[top[1]++]!;
+      const s = state.get(c);
+      if (s === 1) throw new ConnectError("DAG merge failed: dependency cycle detected", Code.Internal);
+      if (s === undefined) {
+        state.set(c, 1);
+        stack.push([c, 0, childrenOf(c)]);
+      }
+    }
+  }
+}
+
+/** Adds nodes/edges to the global table and this build's interest; returns CACHED-at-merge nodes. */
+export function mergeIntoTable(table: DerivationTable, buildId: string, nodes: readonly SubmittedNode[], edges: readonly SubmittedEdge[], invalid: Set<string>): { cachedNew: DrvEntry[]; cachedCount: number } {
+  const known = new Set(nodes.map((n) => n.drvPath));
+  const cachedNew: DrvEntry[] = [];
+  let cachedCount = 0;
+  for (const n of nodes) {
+    const wanted = n.outputPaths.filter((p) => p !== "");
+    const valid = wanted.length > 0 && wanted.every((p) => !invalid.has(p));
+    let e = table.get(n.drvPath);
+    if (!e) {
+      e = { drvPath: n.drvPath, drvHash: n.drvHash, pname: n.pname, system: n.system, outputNames: n.outputNames, outputPaths: n.outputPaths, children: new Set(), parents: new Set(), interested: new Set(), status: "queued", lastExecutor: "" };
+      table.entries.set(n.drvPath, e);
+      if (valid) {
+        table.setStatus(e, "completed");
+        cachedNew.push(e);
+      }
+    } else if (e.status === "completed" && !valid) {
+      table.setStatus(e, "queued"); // outputs were collected since
+    } else if (e.status === "failed" || e.status === "dependency_failed" || e.status === "cancelled") {
+      // Resubmission re-arms what an earlier build gave up on.
+      table.setStatus(e, valid ? "completed" : "queued");
+      if (valid) cachedNew.push(e);
+    }
+    if (e.status === "completed" && valid) cachedCount++;
+    e.interested.add(buildId);
+  }
+  for (const ed of edges) {
+    const p = table.get(ed.parent);
+    const c = table.get(ed.child);
+    if (!p || !c || !(known.has(ed.parent) || known.has(ed.child))) continue; // rio skips dangling edges
+    p.children.add(ed.child);
+    c.parents.add(ed.parent);
+  }
+  table.invalidateCriticalPaths();
+  return { cachedNew, cachedCount };
+}
+
+export function newBuild(row: BuildRow, nodes: readonly string[], edges: readonly SubmittedEdge[]): Build {
+  const inBuild = new Set(nodes);
+  const hasParent = new Set(edges.filter((e) => inBuild.has(e.parent) && inBuild.has(e.child)).map((e) => e.child));
+  return {
+    id: row.build_id,
+    tenantId: row.tenant_id,
+    priorityClass: row.priority_class as Build["priorityClass"],
+    keepGoing: row.keep_going === 1,
+    buildTimeout: row.build_timeout,
+    maxSilentTime: row.max_silent_time,
+    buildCores: row.build_cores,
+    submittedAt: row.submitted_at,
+    nodes,
+    roots: nodes.filter((n) => !hasParent.has(n)),
+    state: row.state,
+    seq: 0,
+    events: [],
+    watchers: new Set(),
+    zeroWatchersSince: Date.now(),
+    cached: row.cached,
+    errorSummary: row.error_summary,
+    doneCursor: 0,
+    lastProgressAt: 0,
+  };
+}
+

@@ -1,0 +1,144 @@
+/**
+ * One `nix-store --realise` of one derivation, with its internal-json stderr decoded into log
+ * lines and phases per derivation (nix-notes §2.5) and a kill that spares nothing: SIGTERM to
+ * the process group, SIGKILL after a grace (§2.7). Success is decided by the caller from output
+ * validity, because `stop` carries no success flag.
+ */
+import { createInterface } from "node:readline";
+import { execa } from "execa";
+import { nixEnv } from "../nix-env.js";
+import { isStorePath } from "./validate-submit.js";
+
+export interface RealiseOptions {
+  readonly drvPath: string;
+  readonly maxSilentTime?: number;
+  readonly timeout?: number;
+  /** `--cores`; 0 = all (rio: the largest build_cores of the interested builds). */
+  readonly cores?: number;
+  readonly killGraceMs: number;
+  readonly onLogLine: (drvPath: string, line: Buffer) => void;
+  readonly onPhase: (drvPath: string, phase: string) => void;
+}
+
+export interface RealiseResult {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  /** Error messages (`msg` level 0), ANSI stripped. */
+  readonly errors: readonly string[];
+}
+
+export interface RunningRealise {
+  readonly done: Promise<RealiseResult>;
+  kill(): void;
+}
+
+const ansi = /\x1b\[[0-9;]*m/g; // eslint-disable-line no-control-regex
+
+interface NixJson {
+  action?: string;
+  id?: number;
+  type?: number;
+  level?: number;
+  msg?: string;
+  fields?: unknown[];
+}
+
+export function startRealise(opts: RealiseOptions): RunningRealise {
+  const args = ["--realise", opts.drvPath, "--log-format", "internal-json", "-v"];
+  if (opts.maxSilentTime) args.push("--max-silent-time", String(opts.maxSilentTime));
+  if (opts.timeout) args.push("--timeout", String(opts.timeout));
+  if (opts.cores) args.push("--cores", String(opts.cores));
+  const child = execa("nix-store", args, {
+    env: nixEnv(),
+    extendEnv: false,
+    detached: true, // own process group, so a kill reaches the builder too
+    reject: false,
+    buffer: false,
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const activityDrv = new Map<number, string>();
+  const errors: string[] = [];
+
+  const lines = createInterface({ input: child.stderr! });
+  lines.on("line", (raw) => {
+    if (!raw.startsWith("@nix ")) return;
+    let m: NixJson;
+    try {
+      m = JSON.parse(raw.slice(5)) as NixJson;
+    } catch {
+      return;
+    }
+    if (m.action === "start" && m.type === 105 && typeof m.id === "number") {
+      const drv = m.fields?.[0];
+      if (typeof drv === "string") activityDrv.set(m.id, drv);
+    } else if (m.action === "result" && typeof m.id === "number") {
+      const drv = activityDrv.get(m.id);
+      const field = m.fields?.[0];
+      if (drv === undefined || typeof field !== "string") return;
+      if (m.type === 101) opts.onLogLine(drv, Buffer.from(field, "utf8"));
+      else if (m.type === 104) opts.onPhase(drv, field);
+    } else if (m.action === "msg" && m.level === 0 && typeof m.msg === "string") {
+      errors.push(m.msg.replace(ansi, ""));
+    }
+  });
+  const stderrClosed = new Promise<void>((resolve) => lines.once("close", () => resolve()));
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+
+  const done = (async (): Promise<RealiseResult> => {
+    const result = await child;
+    await stderrClosed;
+    if (killTimer) clearTimeout(killTimer);
+    return { exitCode: result.exitCode, signal: result.signal, errors };
+  })();
+
+  return {
+    done,
+    kill() {
+      if (killTimer) return;
+      signalGroup("SIGTERM");
+      killTimer = setTimeout(() => signalGroup("SIGKILL"), opts.killGraceMs);
+      killTimer.unref();
+    },
+  };
+}
+
+/** The subset of `paths` that is not valid in the local store (one batched call). */
+export async function findInvalidPaths(paths: readonly string[]): Promise<Set<string>> {
+  // Anything that is not a store path cannot be valid; asking Nix about it would fail the batch.
+  const invalid = new Set<string>(paths.filter((p) => p !== "" && !isStorePath(p)));
+  const wanted = paths.filter((p) => isStorePath(p));
+  if (wanted.length === 0) return invalid;
+  // Keep argv well under the kernel limit for big DAGs.
+  for (let i = 0; i < wanted.length; i += 2000) {
+    const chunk = wanted.slice(i, i + 2000);
+    const r = await execa("nix-store", ["--check-validity", "--print-invalid", ...chunk], {
+      env: nixEnv(),
+      extendEnv: false,
+    });
+    for (const line of r.stdout.split("\n")) if (line !== "") invalid.add(line);
+  }
+  return invalid;
+}
+
+/** The stored build log of a derivation, or undefined when Nix has none. */
+export async function readStoredLog(drvPath: string): Promise<Buffer | undefined> {
+  const r = await execa("nix-store", ["--read-log", drvPath], {
+    env: nixEnv(),
+    extendEnv: false,
+    reject: false,
+    encoding: "buffer",
+  });
+  if (r.exitCode !== 0) return undefined;
+  return Buffer.from(r.stdout);
+}
