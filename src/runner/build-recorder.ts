@@ -1,0 +1,139 @@
+/**
+ * Turns a build's rio events into the sync's domain events, counters and log lines. Writes are
+ * batched (a flush per tick, or sooner when a batch grows) so a busy build costs a few transactions
+ * a second, and the last rio sequence is stored in the same transaction as the events it produced:
+ * after a restart, WatchBuild(since = stored sequence) replays exactly what was not yet recorded.
+ */
+import { basename } from "node:path";
+import type { BuildCounters, DerivationEventKind, PendingEvent } from "../core/index.js";
+import { pendingEvent } from "../core/index.js";
+import type { RioEvent } from "../rio/types.js";
+import type { NewLogLine, Store } from "../store/index.js";
+
+/** Flush when this many log lines or events are waiting, without waiting for the next tick. */
+const maxBatch = 2_000;
+
+export interface BuildRecorder {
+  /** Takes one event (in sequence order). Terminal events are not recorded here. */
+  record(event: RioEvent): void;
+  /** Writes everything pending now. */
+  flush(): void;
+  /** The failing derivation and its message, from the per-derivation FAILED event. */
+  readonly lastFailure: { readonly drv: string; readonly message: string } | null;
+}
+
+/** `/nix/store/<hash>-name.drv` → `name`, for derivations we know nothing else about. */
+export function pnameFromDrvPath(drvPath: string): string {
+  return basename(drvPath).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
+}
+
+export function createBuildRecorder(
+  store: Store,
+  syncId: string,
+  pnames: ReadonlyMap<string, string>,
+  onError: (err: unknown) => void,
+): BuildRecorder {
+  let events: PendingEvent[] = [];
+  let lines: NewLogLine[] = [];
+  let counters: Partial<BuildCounters> = {};
+  let sequence = 0;
+  let scheduled = false;
+  let failed = 0;
+  let cached = 0;
+  let lastFailure: { drv: string; message: string } | null = null;
+
+  const pname = (drv: string) => pnames.get(drv) ?? pnameFromDrvPath(drv);
+
+  function flush(): void {
+    scheduled = false;
+    if (lines.length === 0 && events.length === 0 && Object.keys(counters).length === 0 && sequence === 0) return;
+    const batch = { lines, events, counters, sequence };
+    lines = [];
+    events = [];
+    counters = {};
+    sequence = 0;
+    try {
+      // Log lines first: rio never replays them, so a crash between the two writes loses nothing
+      // and duplicates nothing (the replayed non-log events were not yet recorded).
+      if (batch.lines.length > 0) store.appendLogLines(syncId, batch.lines);
+      store.recordSyncProgress(syncId, {
+        ...(batch.sequence > 0 ? { rioSequence: batch.sequence } : {}),
+        counters: batch.counters,
+        events: batch.events,
+      });
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  function schedule(): void {
+    if (lines.length + events.length >= maxBatch) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  }
+
+  function derivationEvent(drv: string, kind: DerivationEventKind, error?: string): void {
+    events.push(pendingEvent("derivation", syncId, { drv, pname: pname(drv), kind, ...(error ? { error } : {}) }));
+  }
+
+  return {
+    get lastFailure() {
+      return lastFailure;
+    },
+    flush,
+    record(e) {
+      switch (e.type) {
+        case "started":
+          cached = e.cachedDerivations;
+          counters = { ...counters, total: e.totalDerivations, cached, queued: e.totalDerivations - cached };
+          events.push(pendingEvent("build.started", syncId, { total: e.totalDerivations, cached: e.cachedDerivations }));
+          break;
+        case "progress": {
+          const next: BuildCounters = {
+            total: e.total,
+            completed: e.completed,
+            running: e.running,
+            queued: e.queued,
+            cached,
+            failed,
+            critical_path_remaining_secs: e.criticalPathRemainingSecs,
+          };
+          counters = { ...counters, ...next };
+          events.push(pendingEvent("build.progress", syncId, next));
+          break;
+        }
+        case "derivation":
+          if (e.kind === "queued") break;
+          if (e.kind === "failed") {
+            failed += 1;
+            counters = { ...counters, failed };
+            lastFailure = { drv: e.derivation, message: e.errorMessage };
+            derivationEvent(e.derivation, "failed", e.errorMessage || e.failureStatus || "failed");
+          } else {
+            derivationEvent(e.derivation, e.kind);
+          }
+          break;
+        case "log":
+          for (const text of e.lines) lines.push({ source: "build", derivation: e.derivation, text });
+          break;
+        case "inputs_resolved":
+        case "phase":
+          // No domain event of their own; the sequence still advances below.
+          break;
+        case "completed":
+        case "failed":
+        case "cancelled":
+          return;
+        default: {
+          const never: never = e;
+          throw new Error(`unhandled rio event ${String(never)}`);
+        }
+      }
+      // Log events are never replayed by rio, so only the sequences of replayable events count.
+      if (e.type !== "log") sequence = Math.max(sequence, e.sequence);
+      schedule();
+    },
+  };
+}

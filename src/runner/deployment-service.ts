@@ -1,0 +1,230 @@
+/**
+ * The engine behind the WAMP edge: implements api/'s DeploymentService port over the store, the
+ * runner, the evaluator and rio. Inputs arrive validated and tenant-resolved; this layer applies the
+ * deployment-type rules (which type, does the configuration match its schema), wakes the runner
+ * and stops interrupted syncs.
+ */
+import { on } from "node:events";
+import { EventEmitter } from "node:events";
+import type { DeploymentService } from "../api/deployment-service.js";
+import type { DeploymentView, GraphResult, ListResult, LogsResult, QueueStatusResult, SchemaResult, SubmitResult } from "../api/views.js";
+import { AppError } from "../errors.js";
+import type { DeploymentType, DeploymentTypes, Evaluator } from "../eval/index.js";
+import { EvalFailedError, validateConfiguration } from "../eval/index.js";
+import type { RioClient } from "../rio/index.js";
+import type { Store, SubmitSyncInput } from "../store/index.js";
+import type { Runner } from "./runner.js";
+
+export interface EngineDeps {
+  readonly store: Store;
+  readonly runner: Runner;
+  readonly evaluator: Evaluator;
+  readonly rio: RioClient;
+  readonly deploymentTypes: DeploymentTypes;
+  readonly evalTimeoutMs: number;
+}
+
+export function createDeploymentService(deps: EngineDeps): DeploymentService & { close(): void } {
+  const { store, runner } = deps;
+  // Wakes log followers when lines of their sync (or its end) were committed.
+  const wake = new EventEmitter();
+  wake.setMaxListeners(0);
+  const unsubscribe = store.onCommit((batch) => {
+    for (const l of batch.logs) wake.emit(l.sync);
+    for (const e of batch.events) if (e.sync && e.type === "sync.finished") wake.emit(e.sync);
+  });
+
+  function typeNamed(name: string): DeploymentType {
+    const t = deps.deploymentTypes.get(name);
+    if (!t) {
+      throw new AppError("invalid_argument", `unknown deployment_type ${JSON.stringify(name)}`, [
+        { path: "deployment_type", message: `must be one of ${[...deps.deploymentTypes.keys()].join(", ")}` },
+      ]);
+    }
+    return t;
+  }
+
+  /** The named type, else the deployment's stored one, else a type named like the deployment. */
+  function resolveType(tenant: string, deployment: string, named: string | undefined): DeploymentType {
+    if (named !== undefined) return typeNamed(named);
+    try {
+      return typeNamed(store.getDeployment(tenant, deployment).deployment_type);
+    } catch (err) {
+      if (!AppError.is(err, "not_found")) throw err;
+    }
+    if (deps.deploymentTypes.has(deployment)) return typeNamed(deployment);
+    throw new AppError("invalid_argument", "deployment_type is required for a new deployment", [
+      { path: "deployment_type", message: `required: no type is named ${JSON.stringify(deployment)}` },
+    ]);
+  }
+
+  function submitAndWake(input: SubmitSyncInput): SubmitResult {
+    const result = store.submitSync(input);
+    if (result.interrupted.length > 0) runner.interrupt(result.interrupted, "superseded");
+    runner.kick();
+    return { sync: result.sync as SubmitResult["sync"], superseded: result.superseded };
+  }
+
+  return {
+    close: unsubscribe,
+
+    async submit(input) {
+      const type = resolveType(input.tenant, input.deployment, input.deploymentType);
+      validateConfiguration(type, input.configuration);
+      return submitAndWake({
+        tenant: input.tenant,
+        deployment: input.deployment,
+        deploymentType: type.name,
+        kind: "apply",
+        mode: input.mode,
+        priority: input.priority,
+        configuration: input.configuration,
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+      });
+    },
+
+    async plan(input) {
+      const type = resolveType(input.tenant, input.deployment, input.deploymentType);
+      let plan;
+      try {
+        plan = await deps.evaluator.plan(type, input.configuration, { timeoutMs: Math.min(type.eval.timeoutMs, deps.evalTimeoutMs) });
+      } catch (err) {
+        // The configuration passed its schema but Nix rejects it: the caller's input is at fault.
+        if (EvalFailedError.is(err)) {
+          throw new AppError("invalid_argument", `evaluation failed: ${err.message}`, [{ path: "configuration", message: err.message }]);
+        }
+        throw err;
+      }
+      return { derivations: plan.derivations, to_build: plan.to_build, cached: plan.cached, nodes: [...plan.nodes] };
+    },
+
+    async get(input) {
+      return store.getDeployment(input.tenant, input.deployment) as DeploymentView;
+    },
+
+    async list(input) {
+      const page = store.listDeployments({
+        limit: input.limit,
+        ...(input.tenant !== null ? { tenant: input.tenant } : {}),
+        ...(input.state !== undefined ? { state: input.state } : {}),
+        ...(input.cursor !== undefined ? { cursor: input.cursor } : {}),
+      });
+      return {
+        deployments: page.deployments.map(({ queue: _queue, ...rest }) => rest),
+        next_cursor: page.next_cursor,
+      } as ListResult;
+    },
+
+    async cancel(input) {
+      const result = store.cancelSyncs({
+        tenant: input.tenant,
+        deployment: input.deployment,
+        ...(input.sync !== undefined ? { sync: input.sync } : {}),
+        ...(input.reason !== undefined ? { reason: input.reason } : {}),
+      });
+      if (result.interrupted.length > 0) runner.interrupt(result.interrupted, "cancelled");
+      runner.kick();
+      return { cancelled: result.cancelled, refused: result.refused.map((r) => ({ sync: r.sync, reason: r.reason })) };
+    },
+
+    async delete(input) {
+      // A teardown of a deployment never submitted has nothing to remove.
+      store.getDeployment(input.tenant, input.deployment);
+      return submitAndWake({
+        tenant: input.tenant,
+        deployment: input.deployment,
+        kind: "teardown",
+        mode: input.mode,
+        ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+      });
+    },
+
+    async rollback(input) {
+      return submitAndWake({
+        tenant: input.tenant,
+        deployment: input.deployment,
+        kind: "apply",
+        mode: "replace",
+        rollback: input.generation !== undefined ? { generation: input.generation } : {},
+      });
+    },
+
+    async events(input) {
+      store.getDeployment(input.tenant, input.deployment);
+      const page = store.eventsSince(input.tenant, input.deployment, input.since, input.limit);
+      return page as Awaited<ReturnType<DeploymentService["events"]>>;
+    },
+
+    async logs(input) {
+      return logPage(input.tenant, input.deployment, input.sync, input.sinceLine, input.limit, input.derivation);
+    },
+
+    async *followLogs(input) {
+      store.getSync(input.tenant, input.deployment, input.sync);
+      let since = input.sinceLine;
+      const wakeups = on(wake, input.sync, { signal: input.signal });
+      const iterator = wakeups[Symbol.asyncIterator]();
+      try {
+        while (!input.signal.aborted) {
+          const page = logPage(input.tenant, input.deployment, input.sync, since, input.limit, input.derivation);
+          since = page.next_line;
+          if (page.lines.length > 0 || page.complete) yield page;
+          if (page.complete) return;
+          if (page.lines.length === input.limit) continue;
+          // Wait for the next commit touching this sync, or poll once a second as a safety net.
+          await Promise.race([iterator.next(), new Promise((r) => setTimeout(r, 1_000).unref())]);
+        }
+      } catch (err) {
+        if (!input.signal.aborted) throw err;
+      } finally {
+        await iterator.return?.();
+      }
+    },
+
+    async graph(input) {
+      const sync = store.getSyncRecord(input.sync);
+      store.getSync(input.tenant, input.deployment, input.sync);
+      if (!sync.buildId) return { nodes: [], edges: [], truncated: false };
+      const g = await deps.rio.buildGraph(sync.buildId);
+      return {
+        nodes: g.nodes.map((n) => ({ drv: n.drvPath, pname: n.pname, system: n.system, status: n.status, executor: n.assignedExecutorId || null })),
+        edges: g.edges.map((e) => [e.parent, e.child]),
+        truncated: g.truncated,
+      } satisfies GraphResult;
+    },
+
+    async schema(input) {
+      const types = input.deploymentType !== undefined ? [deps.deploymentTypes.get(input.deploymentType)] : [...deps.deploymentTypes.values()];
+      if (types[0] === undefined) throw new AppError("not_found", `no deployment type ${JSON.stringify(input.deploymentType)}`);
+      const out: SchemaResult = { deployment_types: {} };
+      for (const t of types) if (t) out.deployment_types[t.name] = { description: t.description, schema: { ...t.schema } };
+      return out;
+    },
+
+    async queueStatus() {
+      const counts = store.queueCounts();
+      const cluster = await deps.rio.clusterStatus();
+      return {
+        syncs: { queued: counts.queued, evaluating: counts.evaluating, building: counts.building, deploying: counts.deploying + counts.destroying },
+        scheduler: {
+          total_executors: cluster.totalExecutors,
+          active_executors: cluster.activeExecutors,
+          draining_executors: cluster.drainingExecutors,
+          pending_builds: cluster.pendingBuilds,
+          active_builds: cluster.activeBuilds,
+          queued_derivations: cluster.queuedDerivations,
+          running_derivations: cluster.runningDerivations,
+          store_size_bytes: cluster.storeSizeBytes,
+          uptime_since: cluster.uptimeSince,
+          queued_fod_derivations: cluster.queuedFodDerivations,
+          queued_by_system: { ...cluster.queuedBySystem },
+        },
+      } satisfies QueueStatusResult;
+    },
+  };
+
+  function logPage(tenant: string, deployment: string, sync: string, sinceLine: number, limit: number, derivation: string | undefined): LogsResult {
+    const page = store.logLines(tenant, deployment, sync, { sinceLine, limit, ...(derivation !== undefined ? { derivation } : {}) });
+    return { lines: page.lines.map((l) => ({ ...l })), next_line: page.next_line, complete: page.complete };
+  }
+}
