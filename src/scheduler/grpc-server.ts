@@ -3,6 +3,7 @@
  * every connection: that is what lets a failover reopen the same port at once.
  */
 import http2 from "node:http2";
+import type { Socket } from "node:net";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
@@ -32,6 +33,12 @@ export async function startGrpcServer(
     sessions.add(s);
     s.once("close", () => sessions.delete(s));
   });
+  // A session whose peer stopped reading can outlive its own destroy(); the socket cannot.
+  const sockets = new Set<Socket>();
+  server.on("connection", (sock: Socket) => {
+    sockets.add(sock);
+    sock.once("close", () => sockets.delete(sock));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -49,6 +56,7 @@ export async function startGrpcServer(
       for (const s of sessions) s.close();
       const force = setTimeout(() => {
         for (const s of sessions) s.destroy();
+        for (const sock of sockets) sock.destroy();
       }, 500);
       await closed;
       clearTimeout(force);
