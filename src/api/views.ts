@@ -13,6 +13,9 @@ import type {
   SyncKind,
   SyncState,
   TerminalSyncState,
+  BuildView,
+  DeploymentView,
+  SyncView,
 } from "../core/index.js";
 import { deploymentStates, submitModes, terminalSyncStates } from "../core/index.js";
 
@@ -24,46 +27,9 @@ export function isTerminalSyncState(state: string): state is TerminalSyncState {
   return (terminalSyncStates as readonly string[]).includes(state);
 }
 
-export interface BuildSummary extends BuildCounters {
-  build_id: string;
-}
-
-export interface SyncView {
-  readonly sync: string;
-  readonly deployment: string;
-  readonly tenant: string;
-  readonly kind: SyncKind;
-  readonly state: SyncState;
-  readonly mode: SubmitMode;
-  readonly priority: PriorityClass;
-  /** 0 = running now; n = n syncs ahead of it; null when terminal. */
-  readonly position: number | null;
-  readonly submitted_at: string;
-  readonly started_at: string | null;
-  readonly finished_at: string | null;
-  /** null for a teardown. */
-  readonly config_hash: string | null;
-  readonly build: BuildSummary | null;
-  readonly error: SyncError | null;
-  readonly superseded_by: string | null;
-}
-
-export interface DeploymentView {
-  readonly deployment: string;
-  readonly tenant: string;
-  readonly deployment_type: string;
-  readonly state: DeploymentState;
-  /** The live generation; null when nothing is live. */
-  readonly generation: number | null;
-  /** Last event sequence number of this deployment. */
-  readonly seq: number;
-  readonly current: SyncView | null;
-  /** Always present in `deployment.get` results (the edge fills in `[]`); absent in list items. */
-  readonly queue?: readonly SyncView[];
-  readonly last: SyncView | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
+/** The build part of the sync view (the store builds these views; see core/views.ts). */
+export type BuildSummary = BuildView;
+export type { DeploymentView, SyncView };
 
 /** `deployment.list` items carry no queue. */
 export type DeploymentSummary = Omit<DeploymentView, "queue">;

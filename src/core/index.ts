@@ -9,5 +9,6 @@ export * from "./submit.js";
 export * from "./sync-error.js";
 export * from "./sync-state.js";
 export * from "./transition.js";
+export * from "./views.js";
 export { priorityClasses } from "./dag.js";
 export type { PriorityClass } from "./dag.js";

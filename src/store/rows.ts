@@ -70,48 +70,8 @@ export const SYNC_FROM = "FROM syncs s JOIN deployments d ON d.id = s.deployment
 export const UNFINISHED = "('queued', 'evaluating', 'building', 'deploying', 'destroying')";
 export const IN_FLIGHT = "('evaluating', 'building', 'deploying', 'destroying')";
 
-/** The build part of the sync view (api.md), null until a rio build was submitted. */
-export interface BuildView extends BuildCounters {
-  readonly build_id: string;
-}
-
-/** The sync view of api.md, exactly. */
-export interface SyncView {
-  readonly sync: string;
-  readonly deployment: string;
-  readonly tenant: string;
-  readonly kind: SyncKind;
-  readonly state: SyncState;
-  readonly mode: SubmitMode;
-  readonly priority: PriorityClass;
-  /** 0 = running now (or first in line); n = n unfinished syncs ahead; null when terminal. */
-  readonly position: number | null;
-  readonly submitted_at: string;
-  readonly started_at: string | null;
-  readonly finished_at: string | null;
-  /** `sha256:<hex>` of the canonical configuration JSON; null for a teardown. */
-  readonly config_hash: string | null;
-  readonly build: BuildView | null;
-  readonly error: SyncError | null;
-  readonly superseded_by: string | null;
-}
-
-/** The deployment view of api.md; `queue` is omitted in `listDeployments`. */
-export interface DeploymentView {
-  readonly deployment: string;
-  readonly tenant: string;
-  readonly deployment_type: string;
-  readonly state: DeploymentState;
-  /** The live generation, or null when nothing is live. */
-  readonly generation: number | null;
-  /** The last event sequence number (0 before any event). */
-  readonly seq: number;
-  readonly current: SyncView | null;
-  readonly queue?: SyncView[];
-  readonly last: SyncView | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-}
+export type { BuildView, DeploymentView, SyncView } from "../core/views.js";
+import type { BuildView, DeploymentView, SyncView } from "../core/views.js";
 
 /** Everything the runner needs to run (or resume) a sync. */
 export interface SyncRecord {
