@@ -6,7 +6,6 @@ import type {
   BuildCounters,
   DeploymentState,
   EventType,
-  PriorityClass,
   StoredEvent,
   SubmitMode,
   SyncError,

@@ -1,7 +1,7 @@
 /**
  * Rows as read from SQLite and their mapping to the api.md views and to the runner's SyncRecord.
  */
-import type { BuildCounters, DeploymentFacts, DeploymentState, PriorityClass, SubmitMode, SyncError, SyncErrorCode, SyncFlow, SyncKind, SyncState } from "../core/index.js";
+import type { DeploymentFacts, DeploymentState, PriorityClass, SubmitMode, SyncError, SyncErrorCode, SyncFlow, SyncKind, SyncState } from "../core/index.js";
 import { isTerminalSyncState, syncFlowOf } from "../core/index.js";
 import type { SyncFacts } from "../core/index.js";
 
@@ -71,7 +71,7 @@ export const UNFINISHED = "('queued', 'evaluating', 'building', 'deploying', 'de
 export const IN_FLIGHT = "('evaluating', 'building', 'deploying', 'destroying')";
 
 export type { BuildView, DeploymentView, SyncView } from "../core/views.js";
-import type { BuildView, DeploymentView, SyncView } from "../core/views.js";
+import type { SyncView } from "../core/views.js";
 
 /** Everything the runner needs to run (or resume) a sync. */
 export interface SyncRecord {
