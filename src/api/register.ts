@@ -2,6 +2,7 @@
  * Binds the API to an autobahn-js session: registers every `fediversity.*` procedure (exact match,
  * `disclose_caller: true`), identifies each caller, maps every failure to `fediversity.error.*`.
  */
+import { setMaxListeners } from "node:events";
 import autobahn from "autobahn";
 import type { DeploymentService } from "./deployment-service.js";
 import { identifyCaller, type DisclosedCaller, type SessionInfo, type SessionLookup } from "./caller.js";
@@ -64,6 +65,8 @@ export async function registerApi(
   const cacheMs = options.sessionCacheMs ?? 5 * 60 * 1000;
   const followers = new Map<number | null, Set<AbortController>>();
   const closing = new AbortController();
+  // Every call in flight listens for the API closing; hundreds at once is normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const metaLookup: SessionLookup = async (id) => {
     try {
