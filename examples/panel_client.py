@@ -26,9 +26,11 @@ import argparse
 import asyncio
 import json
 import sys
+import uuid
 
 from autobahn.asyncio.component import Component
-from autobahn.wamp.exception import ApplicationError
+from autobahn.exception import Disconnected
+from autobahn.wamp.exception import ApplicationError, TransportLost
 from autobahn.wamp.types import SubscribeOptions
 
 TERMINAL = {"succeeded", "failed", "cancelled", "superseded", "timed_out"}
@@ -74,10 +76,15 @@ class Panel:
         self.last_seq = {d: 0 for d in self.deployments}  # highest seq seen, per deployment
         self.pending = {d: {} for d in self.deployments}  # out-of-order events, per deployment
         self.syncs = {}  # deployment -> sync id we submitted
+        # Submits are idempotent per deployment: a submit repeated after a lost connection (its
+        # answer may have been lost) returns the first call's sync instead of superseding it.
+        run = uuid.uuid4().hex
+        self.request_ids = {d: "panel-{}-{}".format(run, d) for d in self.deployments}
         self.final = {}  # deployment -> (state, error)
         self.event_count = {d: 0 for d in self.deployments}
         self.gaps = {d: 0 for d in self.deployments}
         self.submitted = False
+        self.baselined = False
         self.dropped = False
         self.seen_total = 0
         self.all_done = asyncio.get_event_loop().create_future()
@@ -140,8 +147,11 @@ class Panel:
     async def replay(self, dep):
         session = self.session
         while session is not None:
-            page = await session.call("fediversity.deployment.events",
-                                      **self.kw(deployment=dep, since=self.last_seq[dep]))
+            try:
+                page = await session.call("fediversity.deployment.events",
+                                          **self.kw(deployment=dep, since=self.last_seq[dep]))
+            except (Disconnected, TransportLost):
+                return  # the next join replays
             for event in page["events"]:
                 self.on_event(event)
             if not page["more"] or not page["events"]:
@@ -170,14 +180,19 @@ class Panel:
             await session.subscribe(self.on_event, "fediversity.events.{}.".format(self.tenant),
                                     options=SubscribeOptions(match="prefix", details_arg="details"))
             if not self.submitted:
+                if not self.baselined:
+                    for dep in self.deployments:
+                        # Everything up to the current seq is history: start from there.
+                        self.last_seq[dep] = await self.sync_state(dep)
+                    self.baselined = True
                 for dep in self.deployments:
-                    # Everything up to the current seq is history: start from there.
-                    self.last_seq[dep] = await self.sync_state(dep)
-                for dep in self.deployments:
+                    if dep in self.syncs:
+                        continue  # submitted before the connection dropped
                     result = await session.call(
                         "fediversity.deployment.submit",
                         **self.kw(deployment=dep, configuration=self.configs[dep],
-                                  deployment_type=self.args.deployment_type, mode=self.args.mode))
+                                  deployment_type=self.args.deployment_type, mode=self.args.mode,
+                                  request_id=self.request_ids[dep]))
                     sync = result["sync"]
                     self.syncs[dep] = sync["sync"]
                     emit({"type": "submitted", "deployment": dep, "sync": sync["sync"],
@@ -188,6 +203,8 @@ class Panel:
             self.check_done()
         except ApplicationError as e:
             self.fail(e)
+        except (Disconnected, TransportLost):
+            pass  # the connection dropped mid-join; the Component reconnects and the next join replays
 
     def on_leave(self, session, details):
         self.session = None

@@ -217,6 +217,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       rio.close();
       await scheduler?.close();
       store.close();
+      logger.info("fediversity-deploy stopped");
     },
   };
 }
@@ -244,9 +245,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === "serve") {
     const config = parseServiceConfig(rest);
     const running = await startService(config);
+    // Ctrl-C in a terminal signals the whole process group, and wrappers (npm, tsx) relay the
+    // signal once more: keep listening, so a repeated signal cannot kill a stop in progress.
     await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
+      process.on("SIGINT", () => resolve());
+      process.on("SIGTERM", () => resolve());
     });
     await running.stop();
     return 0;

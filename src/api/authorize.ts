@@ -4,16 +4,19 @@
  * call it in-process; registered as a WAMP procedure it serves as Crossbar.io's dynamic authorizer.
  *
  * - service roles (default `service`, `trusted`): everything (they register and publish).
- * - `panel`, `operator`: call every `fediversity.*` procedure (`queue.status` only operator);
- *   subscribe to anything under `fediversity.*`.
- * - `tenant` (authextra.tenant): call the procedures except `queue.status`; subscribe only to
- *   topics whose tenant segment is its own (see `topicIsTenants`).
+ * - `panel`, `operator`, `tenant`: call every API procedure. The router lets `queue.status`
+ *   through for all three so that the procedure itself refuses non-operators with the contract's
+ *   `fediversity.error.not_authorized` (a router denial would be `wamp.error.not_authorized`,
+ *   which clients coding against api.md do not expect); the same goes for a tenant naming another
+ *   tenant. Panel and operator subscribe to anything under `fediversity.*`.
+ * - `tenant` (authextra.tenant): subscribe only to topics whose tenant segment is its own (see
+ *   `topicIsTenants`).
  * - nobody else registers or publishes; everything not listed is denied.
  *
  * Decisions that depend on the session's tenant are never cached (Crossbar caches per authrole).
  */
 import { tenantPattern, deploymentPattern } from "./schemas.js";
-import { allProcedureUris, eventsTopicPrefix, logsTopicPrefix, procedureUris } from "./uris.js";
+import { allProcedureUris, eventsTopicPrefix, logsTopicPrefix } from "./uris.js";
 
 export type WampAction = "call" | "register" | "publish" | "subscribe";
 
@@ -44,9 +47,10 @@ export interface AuthorizeOptions {
 
 const defaultServiceRoles = ["service", "trusted"];
 const topicRoots = [eventsTopicPrefix, logsTopicPrefix];
-const tenantProcedures = new Set(allProcedureUris.filter((uri) => uri !== procedureUris.queueStatus));
+// queue.status included: the procedure refuses non-operators itself (see above).
+const tenantProcedures = new Set(allProcedureUris);
 const panelProcedures = tenantProcedures;
-const operatorProcedures = new Set(allProcedureUris);
+const operatorProcedures = tenantProcedures;
 
 const deny = (cache: boolean): AuthorizationDecision => ({ allow: false, disclose: false, cache });
 

@@ -39,6 +39,10 @@ export interface Component {
 
 export function startComponent(options: ComponentOptions): Component {
   const log = options.logger.child({ component: "wamp-component" });
+  // autobahn-js console.warns every connection change ("auto-reconnect disabled!" on each close);
+  // in the service those belong in the structured log, at debug level.
+  (autobahn.log as unknown as { warn: (...args: unknown[]) => void }).warn = (...args: unknown[]) =>
+    log.debug({ autobahn: args.map(describe).join(" ") }, "autobahn");
   let publisher: EventPublisher | null = null;
   let api: ApiHandle | null = null;
   let markReady: () => void = () => {};
@@ -63,7 +67,12 @@ export function startComponent(options: ComponentOptions): Component {
     on_user_error: (err: unknown) => log.debug({ err: String(err) }, "procedure raised"),
   } as autobahn.IConnectionOptions);
 
+  let closing = false;
+  let reopenTimer: NodeJS.Timeout | null = null;
+  let reopenDelayMs = 200;
+  let onClosed: (() => void) | null = null;
   connection.onopen = (session) => {
+    reopenDelayMs = 200;
     void (async () => {
       try {
         api = await registerApi(session, options.service, {
@@ -88,7 +97,27 @@ export function startComponent(options: ComponentOptions): Component {
   connection.onclose = (reason, details) => {
     publisher = null;
     api = null;
+    if (closing) {
+      onClosed?.();
+      return true;
+    }
     log.warn({ reason, details: details?.reason }, "WAMP session closed");
+    // autobahn-js gives up after the router said GOODBYE (e.g. wamp.close.system_shutdown when
+    // Crossbar restarts cleanly) or after a refused join: open a new connection ourselves, with
+    // backoff, so the API is registered again once the router is back.
+    const willRetry = (details as { will_retry?: boolean } | undefined)?.will_retry === true;
+    if (!closing && !willRetry && reopenTimer === null) {
+      reopenTimer = setTimeout(() => {
+        reopenTimer = null;
+        if (closing) return;
+        try {
+          connection.open();
+        } catch (err) {
+          log.warn({ err: String(err) }, "reopening the WAMP connection failed");
+        }
+      }, reopenDelayMs);
+      reopenDelayMs = Math.min(reopenDelayMs * 2, 5_000);
+    }
     return false;
   };
   connection.open();
@@ -105,8 +134,29 @@ export function startComponent(options: ComponentOptions): Component {
       void publisher.publishLogs(tenant, deployment, sync, lines);
     },
     async close() {
+      closing = true;
+      if (reopenTimer) clearTimeout(reopenTimer);
       await api?.close().catch(() => undefined);
-      connection.close();
+      // Leave with a complete GOODBYE handshake (bounded), so the router sees a clean leave.
+      const closed = new Promise<void>((resolve) => {
+        onClosed = resolve;
+        setTimeout(resolve, 2_000).unref();
+      });
+      try {
+        connection.close();
+        await closed;
+      } catch {
+        // already closed (autobahn throws "connection already closed")
+      }
     },
   };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

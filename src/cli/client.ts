@@ -180,6 +180,19 @@ export function connect(options: ClientOptions): Promise<Client> {
         }
         return false;
       }
+      const routerRestarting = (details as { reason?: string } | undefined)?.reason === "wamp.close.system_shutdown";
+      if (!closedByUs && options.reconnect && !willRetry && routerRestarting) {
+        // autobahn-js stops retrying after a GOODBYE; a router shutting down will be back: open again.
+        setTimeout(() => {
+          if (closedByUs) return;
+          try {
+            connection.open();
+          } catch (e) {
+            rejectLost(AppError.from(e));
+          }
+        }, 500);
+        return true;
+      }
       if (closedByUs || !willRetry) {
         if (!closedByUs) rejectLost(err);
         return true;

@@ -1,9 +1,10 @@
 /**
  * The API registered on a real embedded router over loopback WebSocket, called by autobahn-js
- * clients with ticket auth: results, error URIs, tenant checks, topics, progressive logs, the CLI.
+ * clients with ticket auth: results, error URIs, tenant checks, topics, progressive logs. Edge tests
+ * on a scripted in-memory service; the same against the real engine, plus the CLI and the Python
+ * panel client, are in test/e2e/.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/index.js";
 import type { DeploymentEvent, LogsResult, SubmitResult } from "../../src/api/views.js";
 import { open, startApi, type ApiHarness } from "./harness.js";
 
@@ -174,51 +175,5 @@ describe("API over the embedded router", () => {
     panel.close();
     for (let i = 0; i < 50 && harness.stats.activeFollows > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(harness.stats.activeFollows).toBe(0);
-  });
-
-  it("redraws watch in place on a TTY", async () => {
-    let out = "";
-    const io = {
-      stdout: { write: (t: string) => (out += t), isTTY: true },
-      stderr: { write: () => true },
-      env: { FEDIVERSITY_URL: url, FEDIVERSITY_AUTHID: "joe", FEDIVERSITY_TICKET: "joe-secret" },
-    };
-    expect(await runCli(["submit", "tty_app", "--config-json", "{}", "--watch"], io)).toBe(0);
-    expect(out).toContain("\x1b[");
-    expect(out).toContain("✓ succeeded");
-  });
-
-  it("runs the CLI: submit --watch to the end, list, a refused call", async () => {
-    let out = "";
-    let err = "";
-    const io = {
-      stdout: { write: (t: string) => (out += t) },
-      stderr: { write: (t: string) => (err += t) },
-      env: { FEDIVERSITY_URL: url, FEDIVERSITY_AUTHID: "joe", FEDIVERSITY_TICKET: "joe-secret" },
-    };
-    const code = await runCli(["submit", "lemmy", "--config-json", '{"domain":"x"}', "--watch"], io);
-    expect(err).toBe("");
-    expect(code).toBe(0);
-    if (process.env["SHOW_CLI"]) process.stderr.write(out);
-    expect(out).toContain("acme/lemmy");
-    expect(out).toContain("deploying");
-    expect(out).toContain("succeeded");
-
-    out = "";
-    expect(await runCli(["list", "--json"], io)).toBe(0);
-    const listed = JSON.parse(out) as { deployments: { deployment: string; tenant: string }[] };
-    expect(listed.deployments.every((d) => d.tenant === "acme")).toBe(true);
-    expect(listed.deployments.map((d) => d.deployment)).toContain("lemmy");
-
-    out = "";
-    expect(await runCli(["watch", "lemmy", "--json"], io)).toBe(0);
-
-    err = "";
-    expect(await runCli(["status", "lemmy", "--tenant", "beta"], io)).toBe(3);
-    expect(err).toContain("not_authorized");
-
-    err = "";
-    const failing = await runCli(["submit", "broken", "--config-json", '{"fail":true}', "--watch"], io);
-    expect(failing).toBe(1);
   });
 });

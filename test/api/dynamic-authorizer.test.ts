@@ -30,7 +30,7 @@ describe("registerAuthorizer", () => {
     const joe = await open(url, "joe", "joe-secret");
     try {
       await expect(joe.session.call("fediversity.deployment.get", [], { deployment: "x" })).resolves.toEqual({ ok: true });
-      await expect(joe.session.call("fediversity.queue.status", [], {})).rejects.toMatchObject({ error: "wamp.error.not_authorized" });
+      await expect(joe.session.call("fediversity.admin.secret", [], {})).rejects.toMatchObject({ error: "wamp.error.not_authorized" });
       await expect(joe.session.subscribe("fediversity.events.acme.mastodon", () => {})).resolves.toBeDefined();
       await expect(joe.session.subscribe("fediversity.events.acme2.mastodon", () => {})).rejects.toMatchObject({
         error: "wamp.error.not_authorized",
