@@ -3,7 +3,7 @@
  * (which Nix layers over /etc/nix/nix.conf) so the service never rewrites the machine's config:
  * no build users on a single-user store, no sandbox (builders use /bin/sh), no network
  * substituters offline, and a 1 s lock poll so concurrent realisations of a shared derivation
- * notice each other quickly.
+ * notice each other quickly, and a bound on a builder's log.
  */
 export const serviceNixSettings: Readonly<Record<string, string>> = Object.freeze({
   "build-users-group": "",
@@ -12,6 +12,9 @@ export const serviceNixSettings: Readonly<Record<string, string>> = Object.freez
   "experimental-features": "nix-command flakes",
   "max-jobs": "auto",
   "build-poll-interval": "1",
+  // A builder that writes more log than this is killed (build_failed), instead of filling the
+  // scheduler's and the store's log with gigabytes of output.
+  "max-build-log-size": String(64 * 1024 * 1024),
 });
 
 export function nixConfigText(overrides: Readonly<Record<string, string>> = {}): string {

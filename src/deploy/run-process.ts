@@ -32,6 +32,8 @@ export interface RunResult {
 }
 
 const tailSize = 5;
+/** Longest line handed to the sink; longer output is split into lines of this length. */
+const maxLineChars = 64 * 1024;
 
 /** SIGTERM → SIGKILL grace when a deployer's deps do not set one. */
 export const defaultKillGraceMs = 5000;
@@ -125,7 +127,16 @@ function pipeLines(
       pending += chunk;
       const parts = pending.split(/\r?\n/);
       pending = parts.pop() ?? "";
-      for (const part of parts) onLine(part);
+      for (const part of parts) {
+        if (part.length <= maxLineChars) onLine(part);
+        else for (let i = 0; i < part.length; i += maxLineChars) onLine(part.slice(i, i + maxLineChars));
+      }
+      // A line without end (a script printing a file of zeros) is passed on in pieces rather than
+      // held in memory until its newline.
+      while (pending.length > maxLineChars) {
+        onLine(pending.slice(0, maxLineChars));
+        pending = pending.slice(maxLineChars);
+      }
     });
     const done = (): void => {
       if (pending.length > 0) onLine(pending);

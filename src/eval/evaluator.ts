@@ -153,7 +153,13 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
       await writeFile(cfgPath, JSON.stringify(configuration), { mode: 0o600 });
       roots = await openGcRoots(join(options.gcRootsDir, opts.rootsKey ?? randomUUID()));
       const argstrs = { entryJson: entryJson(type), cfgPath };
-      const run: NixRunOptions = { signal: controller.signal };
+      // nix-eval-jobs bounds its workers itself (--max-memory-size); nix-instantiate gets the same
+      // budget as a cap on Boehm GC's heap (bytes: GC_MAXIMUM_HEAP_SIZE takes no suffix in Nix 2.8's
+      // libgc), so an evaluation that allocates without bound fails with "out of memory".
+      const run: NixRunOptions = {
+        signal: controller.signal,
+        ...(which === "fallback" ? { env: { GC_MAXIMUM_HEAP_SIZE: String(type.eval.maxMemoryMib * 1024 * 1024) } } : {}),
+      };
       let jobs: EvalJob[];
       if (which === "nix-eval-jobs") {
         jobs = await runEvalJobs(
@@ -172,6 +178,10 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         jobs = await runFallback(
           { walkerFile, argstrs, workers: type.eval.workers, forceRecurse: type.eval.forceRecurse, ignoreFiles: ourFiles },
           run,
+        );
+        // Nix says only "out of memory": name the limit that was hit.
+        jobs = jobs.map((j) =>
+          j.error?.message === "out of memory" ? { ...j, error: { ...j.error, message: `out of memory (evaluation memory limit: ${type.eval.maxMemoryMib} MiB)` } } : j,
         );
       }
       const drvPaths = jobs.flatMap((j) => (j.drvPath && !j.error ? [j.drvPath] : []));

@@ -19,7 +19,17 @@ export interface NixRunOptions {
   readonly killGraceMs?: number;
   /** Called with the child's pid (= its process group id) once started. */
   readonly onSpawn?: (pid: number) => void;
+  /** Output kept in memory per stream; a process writing more is killed (resource_exhausted). */
+  readonly maxStdoutBytes?: number;
+  readonly maxStderrBytes?: number;
 }
+
+/**
+ * Default output bounds: a hostile configuration can make Nix print without end (builtins.trace
+ * in a loop, an enormous result); the service must not buffer that in its own memory.
+ */
+export const defaultMaxStdoutBytes = 64 * 1024 * 1024;
+export const defaultMaxStderrBytes = 16 * 1024 * 1024;
 
 export interface NixRunResult {
   readonly exitCode: number;
@@ -47,7 +57,7 @@ export async function runNix(command: string, args: readonly string[], options: 
     reject: false,
     stdin: "ignore",
     stripFinalNewline: false,
-    maxBuffer: 512 * 1024 * 1024,
+    maxBuffer: { stdout: options.maxStdoutBytes ?? defaultMaxStdoutBytes, stderr: options.maxStderrBytes ?? defaultMaxStderrBytes },
   });
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stopped: "timeout" | "cancelled" | null = null;
@@ -83,6 +93,12 @@ export async function runNix(command: string, args: readonly string[], options: 
       throw new AppError("timeout", `${command} timed out after ${timeoutMs} ms`);
     }
     if (stopped === "cancelled") throw new AppError("cancelled", `${command} was cancelled`);
+    if (result.isMaxBuffer) {
+      killGroup(child.pid, "SIGKILL");
+      const stream = (result.message ?? "").includes("stderr") ? "stderr" : "stdout";
+      const limit = stream === "stderr" ? (options.maxStderrBytes ?? defaultMaxStderrBytes) : (options.maxStdoutBytes ?? defaultMaxStdoutBytes);
+      throw new AppError("resource_exhausted", `${command} wrote more than ${Math.round(limit / 1048576)} MiB to ${stream}; stopped`);
+    }
     if (result.failed && result.exitCode === undefined) {
       throw new AppError("unavailable", `could not run ${command}: ${result.shortMessage}`, undefined, { cause: result });
     }

@@ -131,8 +131,11 @@ export class WampSession implements Peer {
     let message: unknown;
     try {
       message = this.connection.serializer.decode(frame);
-    } catch {
-      this.abort(ErrorUri.protocolViolation, `malformed ${this.connection.serializer.name} frame`);
+    } catch (err) {
+      // The decoder's reason tells a client what it did wrong (msgpack5 refuses nesting deeper
+      // than 100 and `__proto__` keys, for instance: valid msgpack it will not decode).
+      const why = err instanceof Error ? `: ${err.message.slice(0, 120)}` : "";
+      this.abort(ErrorUri.protocolViolation, `malformed ${this.connection.serializer.name} frame${why}`);
       return;
     }
     if (!Array.isArray(message) || message.length === 0 || typeof message[0] !== "number") {

@@ -108,7 +108,7 @@ export function createContext(options: ContextOptions): StoreContext {
   };
 }
 
-/** SQLite failures as AppErrors: constraint violations are conflicts, a busy database is unavailable. */
+/** SQLite failures as AppErrors: constraint violations are conflicts; a busy, full or read-only database is unavailable. */
 export function storeError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const code = (err as { code?: unknown } | null)?.code;
@@ -117,6 +117,11 @@ export function storeError(err: unknown): AppError {
   }
   if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
     return new AppError("unavailable", "the store is busy, retry", undefined, { cause: err });
+  }
+  // The disk is full, read-only or failing: nothing was written (the transaction rolled back),
+  // and the same request succeeds once the operator fixes the disk.
+  if (code === "SQLITE_FULL" || (typeof code === "string" && /^SQLITE_(READONLY|IOERR|CANTOPEN)/.test(code))) {
+    return new AppError("unavailable", `the store cannot write (${code}); retry later`, undefined, { cause: err });
   }
   return AppError.from(err);
 }

@@ -11,6 +11,9 @@ import { AppError } from "../errors.js";
 import type { LogLine, LogSource, StoreContext } from "./context.js";
 import { findSync, requireSync } from "./lookups.js";
 
+/** Longest stored log line, in UTF-16 code units; longer lines are split. */
+export const maxLogLineChars = 64 * 1024;
+
 export interface NewLogLine {
   readonly source: LogSource;
   readonly derivation?: string | null;
@@ -32,9 +35,14 @@ export function appendLogLines(ctx: StoreContext, syncId: string, lines: readonl
     const stored: LogLine[] = [];
     for (const l of lines) {
       const derivation = l.derivation ?? null;
-      insert.run(row.n, line, l.source, derivation, l.text);
-      stored.push({ line, source: l.source, derivation, text: l.text });
-      line += 1;
+      // A line longer than the cap is stored as several lines (nothing is dropped), so one
+      // chatty builder line never becomes a multi-megabyte row, event or build.logs page.
+      for (let at = 0; at === 0 || at < l.text.length; at += maxLogLineChars) {
+        const text = l.text.length <= maxLogLineChars ? l.text : l.text.slice(at, at + maxLogLineChars);
+        insert.run(row.n, line, l.source, derivation, text);
+        stored.push({ line, source: l.source, derivation, text });
+        line += 1;
+      }
     }
     let first = row.log_first_line;
     const cap = ctx.limits.logLinesKeptPerSync;

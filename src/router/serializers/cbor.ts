@@ -3,6 +3,8 @@ import type { Serializer } from "./serializer.js";
 
 const SHIFT32 = 0x1_0000_0000;
 const TWO_POW_64 = 2 ** 64;
+/** Larger than any frame the router sends (incoming frames are limited to a few MiB). */
+const encodeHighWaterMark = 1024 * 1024 * 1024;
 
 /**
  * hildjj `cbor` encodes integers above 2^53 - 1 (2^53 itself, a valid WAMP id) as floats; this
@@ -42,8 +44,11 @@ export const cborSerializer: Serializer = {
   protocol: "wamp.2.cbor",
   binary: true,
   encode: (message) => {
-    // _encodeAll is what cbor.encodeOne runs, on our subclass.
-    const encoder = new IntegerPreservingEncoder() as unknown as { _encodeAll(objs: unknown[]): Buffer };
+    // _encodeAll is what cbor.encodeOne runs, on our subclass. It pipes into a buffer that stops
+    // reading at the stream's highWaterMark (16 KiB by default), so a bigger message came out
+    // truncated: the mark must exceed any message we send.
+    // (`highWaterMark` reaches the stream constructor; the typings do not list it.)
+    const encoder = new IntegerPreservingEncoder({ highWaterMark: encodeHighWaterMark } as ConstructorParameters<typeof cbor.Encoder>[0]) as unknown as { _encodeAll(objs: unknown[]): Buffer };
     return encoder._encodeAll([message]);
   },
   decode: (frame) => numbersOnly(cbor.decodeFirstSync(frame)),
