@@ -12,6 +12,8 @@ import type { NewLogLine, Store } from "../store/index.js";
 
 /** Flush when this many log lines or events are waiting, without waiting for the next tick. */
 const maxBatch = 2_000;
+/** Longest a batch of log lines alone waits before it is written. */
+const logFlushMs = 20;
 
 export interface BuildRecorder {
   /** Takes one event (in sequence order). Terminal events are not recorded here. */
@@ -56,21 +58,42 @@ export function createBuildRecorder(
       // Log lines first: rio never replays them, so a crash between the two writes loses nothing
       // and duplicates nothing (the replayed non-log events were not yet recorded).
       if (batch.lines.length > 0) store.appendLogLines(syncId, batch.lines);
-      store.recordSyncProgress(syncId, {
-        ...(batch.sequence > 0 ? { rioSequence: batch.sequence } : {}),
-        counters: batch.counters,
-        events: batch.events,
-      });
+      // A batch of log lines alone has nothing else to record: skip the second transaction.
+      if (batch.events.length > 0 || batch.sequence > 0 || Object.keys(batch.counters).length > 0) {
+        store.recordSyncProgress(syncId, {
+          ...(batch.sequence > 0 ? { rioSequence: batch.sequence } : {}),
+          counters: batch.counters,
+          events: batch.events,
+        });
+      }
     } catch (err) {
       onError(err);
     }
   }
 
+  let timer: NodeJS.Timeout | null = null;
+  let immediate = false;
+
+  function flushNow(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    immediate = false;
+    flush();
+  }
+
   function schedule(): void {
-    if (lines.length + events.length >= maxBatch) flush();
-    else if (!scheduled) {
+    if (lines.length + events.length >= maxBatch) flushNow();
+    else if (events.length > 0 || sequence > 0 || Object.keys(counters).length > 0) {
+      // Events go out on the next turn (the latency clients see).
+      if (!immediate) {
+        immediate = true;
+        scheduled = true;
+        setImmediate(flushNow);
+      }
+    } else if (!scheduled) {
+      // Log lines alone wait up to logFlushMs, so a chatty build costs a few transactions a second.
       scheduled = true;
-      setImmediate(flush);
+      timer = setTimeout(flushNow, logFlushMs);
     }
   }
 
@@ -82,7 +105,7 @@ export function createBuildRecorder(
     get lastFailure() {
       return lastFailure;
     },
-    flush,
+    flush: flushNow,
     record(e) {
       switch (e.type) {
         case "started":

@@ -58,11 +58,37 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
     ]);
   }
 
-  function submitAndWake(input: SubmitSyncInput): SubmitResult {
-    const result = store.submitSync(input);
-    if (result.interrupted.length > 0) runner.interrupt(result.interrupted, "superseded");
+  // Submits that arrive in the same event-loop turn share one transaction (store.submitSyncs: one
+  // commit, each item in its own savepoint, so one item's error touches no other). Order is kept.
+  let pending: { input: SubmitSyncInput; resolve: (r: SubmitResult) => void; reject: (e: unknown) => void }[] = [];
+  function flushSubmits(): void {
+    const batch = pending;
+    pending = [];
+    let outcomes;
+    try {
+      outcomes = store.submitSyncs(batch.map((p) => p.input));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    outcomes.forEach((outcome, i) => {
+      const p = batch[i];
+      if (!p) return;
+      if (!outcome.ok) {
+        p.reject(outcome.error);
+        return;
+      }
+      const result = outcome.result;
+      if (result.interrupted.length > 0) runner.interrupt(result.interrupted, "superseded");
+      p.resolve({ sync: result.sync as SubmitResult["sync"], superseded: result.superseded });
+    });
     runner.kick();
-    return { sync: result.sync as SubmitResult["sync"], superseded: result.superseded };
+  }
+  function submitAndWake(input: SubmitSyncInput): Promise<SubmitResult> {
+    return new Promise((resolve, reject) => {
+      pending.push({ input, resolve, reject });
+      if (pending.length === 1) setImmediate(flushSubmits);
+    });
   }
 
   return {

@@ -150,15 +150,14 @@ function finishQuietly(store: Store, syncId: string, from: SyncState, failure: S
 }
 
 async function evaluate(deps: SyncRunDeps, type: DeploymentType, record: SyncRecord, signal: AbortSignal): Promise<EvaluationResult> {
-  // The phase timeout counts from here, waiting for a free evaluation slot included.
-  const timeoutMs = Math.min(type.eval.timeoutMs, deps.timeouts.evalMs);
-  const started = Date.now();
-  const release = deps.evaluationSlots ? await acquireWithin(deps.evaluationSlots, signal, timeoutMs) : () => undefined;
+  // Waiting for a free evaluation slot is not the sync's fault: the phase timeout starts when its
+  // evaluation does. A cancelled or superseded sync stops waiting.
+  const release = deps.evaluationSlots ? await deps.evaluationSlots.acquire(signal) : () => undefined;
   let result: EvaluationResult;
   try {
     result = await deps.evaluator.evaluate(type, record.configuration, {
       signal,
-      timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+      timeoutMs: Math.min(type.eval.timeoutMs, deps.timeouts.evalMs),
       rootsKey: record.id,
       skipValidation: true,
     });
@@ -172,16 +171,6 @@ async function evaluate(deps: SyncRunDeps, type: DeploymentType, record: SyncRec
     throw fail("eval_failed", message);
   }
   return result;
-}
-
-async function acquireWithin(slots: Slots, signal: AbortSignal, timeoutMs: number): Promise<() => void> {
-  const timer = AbortSignal.timeout(timeoutMs);
-  try {
-    return await slots.acquire(AbortSignal.any([signal, timer]));
-  } catch (err) {
-    if (timer.aborted && !signal.aborted) throw fail("timeout", `evaluation did not start within ${timeoutMs / 1000} s (all evaluation slots busy)`);
-    throw err;
-  }
 }
 
 /** `attr: message (file:line:column)` for a job that failed to evaluate. */
@@ -226,7 +215,7 @@ async function build(
     } else {
       if (!dag) throw new AppError("internal", "a build without a build id needs its derivation graph");
       if (deps.copyInputs) await deps.copyInputs(dag, record.tenant, both);
-      await deps.ensureTenant(record.tenant);
+      await retryWhileUnavailable(() => deps.ensureTenant(record.tenant), both);
       const submitted = await deps.rio.submit(
         {
           dag,
@@ -237,7 +226,15 @@ async function build(
         { signal: both },
       );
       // Durable before anything else: after a crash from here on, the build is re-attached, never resubmitted.
-      deps.store.recordBuildSubmitted(record.id, submitted.buildId);
+      try {
+        deps.store.recordBuildSubmitted(record.id, submitted.buildId);
+      } catch (err) {
+        // Superseded or cancelled while the submit was on its way: the interrupt found no build id
+        // to cancel, so cancel the build here rather than leave it to rio's orphan timeout.
+        submitted.close();
+        await deps.rio.cancel(submitted.buildId, signal.aborted ? "interrupted" : "not recorded").catch(() => false);
+        throw err;
+      }
       log.info({ buildId: submitted.buildId }, "build submitted");
       outcome = await submitted.follow({ signal: both, onEvent: (e) => recorder.record(e) });
     }
@@ -385,4 +382,29 @@ async function teardown(deps: SyncRunDeps, type: DeploymentType, record: SyncRec
     sink.flush();
   }
   deps.store.finishSync(record.id, { from: "destroying", state: "succeeded", events: [pendingEvent("deploy.finished", record.id, { teardown: true })] });
+}
+
+/**
+ * Rides out a scheduler that is briefly unreachable (restart, failover) the way `rio.submit`
+ * does for SubmitBuild: `unavailable` is retried with backoff (about 31 s in all), anything
+ * else, or the last failure, is thrown.
+ */
+async function retryWhileUnavailable<T>(fn: () => Promise<T>, signal: AbortSignal, delaysMs: readonly number[] = [1000, 2000, 4000, 8000, 16000]): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = delaysMs[attempt];
+      if (!AppError.is(err, "unavailable") || delay === undefined || signal.aborted) throw err;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        const timer = setTimeout(done, delay);
+        signal.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
 }

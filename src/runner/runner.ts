@@ -76,8 +76,15 @@ export function createRunner(options: RunnerOptions): Runner {
     }
   }
 
+  // Many kicks in one turn (a burst of submits) make one claim.
+  let kickScheduled = false;
   function kick(): void {
-    if (!stopped) setImmediate(claim);
+    if (stopped || kickScheduled) return;
+    kickScheduled = true;
+    setImmediate(() => {
+      kickScheduled = false;
+      claim();
+    });
   }
 
   return {

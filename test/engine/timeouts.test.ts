@@ -1,0 +1,63 @@
+/**
+ * Per-phase timeouts (FEDIVERSITY_EVAL/BUILD/DEPLOY_TIMEOUT_SECS): a phase that runs too long ends
+ * its sync `timed_out` with error code `timeout`, and the deployment moves on.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { expectConsistentLog, readActivations, readMarker } from "../helpers/engine-checks.js";
+import { freshSalt, startEngine, type EngineClient, type InProcessEngine } from "../helpers/engine-service.js";
+
+let engine: InProcessEngine;
+let api: EngineClient;
+beforeAll(async () => {
+  engine = await startEngine({
+    env: { FEDIVERSITY_EVAL_TIMEOUT_SECS: "2", FEDIVERSITY_BUILD_TIMEOUT_SECS: "2", FEDIVERSITY_DEPLOY_TIMEOUT_SECS: "2" },
+  });
+  api = await engine.client();
+});
+afterAll(async () => {
+  await engine?.stop();
+});
+
+async function expectTimedOut(deployment: string, sync: string): Promise<void> {
+  expect(await api.waitForState(deployment, sync, [], 30_000)).toBe("timed_out");
+  const view = await api.get(deployment);
+  expect(view.last).toMatchObject({ sync, state: "timed_out", error: { code: "timeout" } });
+  await expectConsistentLog(api, deployment);
+}
+
+it("times out an evaluation", async () => {
+  const s = await api.submit("eval_slow", { salt: freshSalt(), eval_sleep_secs: 8 });
+  const t0 = Date.now();
+  await expectTimedOut("eval_slow", s.sync.sync);
+  expect(Date.now() - t0).toBeLessThan(7_000);
+  expect((await api.get("eval_slow")).state).toBe("idle");
+});
+
+it("times out a build and cancels it on rio", async () => {
+  const s = await api.submit("build_slow", { salt: freshSalt(), build_sleep_secs: 8 });
+  const t0 = Date.now();
+  await expectTimedOut("build_slow", s.sync.sync);
+  expect(Date.now() - t0).toBeLessThan(7_000);
+  const operator = await engine.client("acme", "operator");
+  const status = await operator.client.call<{ scheduler: { active_builds: number } }>("fediversity.queue.status", {});
+  expect(status.scheduler.active_builds).toBe(0);
+});
+
+it("times out an activation, rolls back to what was live, and runs the next sync", async () => {
+  const d = "deploy_slow";
+  const ok = await api.submit(d, { salt: freshSalt(), label: "good" });
+  expect(await api.waitForState(d, ok.sync.sync, [])).toBe("succeeded");
+  const slow = await api.submit(d, { salt: freshSalt(), label: "slow", activate_sleep_secs: 8 });
+  await api.waitForState(d, slow.sync.sync, ["deploying"]);
+  const next = await api.submit(d, { salt: freshSalt(), label: "next" });
+  await expectTimedOut(d, slow.sync.sync);
+  expect(await api.waitForState(d, next.sync.sync, [])).toBe("succeeded");
+  expect((await readMarker(engine.targetDir("acme", d)))?.configuration.label).toBe("next");
+  // The activation log: ok, the slow one (killed), the slow sync's automatic rollback to ok's
+  // output, then next.
+  const acts = (await readActivations(engine.targetDir("acme", d))).filter((a) => a.what === "start");
+  const okOut = acts[0]?.out;
+  const name = (sync: string) => (sync === ok.sync.sync ? "ok" : sync === slow.sync.sync ? "slow" : sync === next.sync.sync ? "next" : sync);
+  expect(acts.map((a) => `${name(a.sync)}:${a.out === okOut ? "ok-output" : "own-output"}`)).toEqual(["ok:ok-output", "slow:own-output", "slow:ok-output", "next:own-output"]);
+  await expectConsistentLog(api, d);
+});
