@@ -42,6 +42,9 @@ export function createBuildRecorder(
   let scheduled = false;
   let failed = 0;
   let cached = 0;
+  let total = 0;
+  /** The last counters rio reported, kept across flushes. */
+  let known = { completed: 0, queued: 0 };
   let lastFailure: { drv: string; message: string } | null = null;
 
   const pname = (drv: string) => pnames.get(drv) ?? pnameFromDrvPath(drv);
@@ -110,10 +113,12 @@ export function createBuildRecorder(
       switch (e.type) {
         case "started":
           cached = e.cachedDerivations;
+          total = e.totalDerivations;
           counters = { ...counters, total: e.totalDerivations, cached, queued: e.totalDerivations - cached };
           events.push(pendingEvent("build.started", syncId, { total: e.totalDerivations, cached: e.cachedDerivations }));
           break;
         case "progress": {
+          total = e.total;
           const next: BuildCounters = {
             total: e.total,
             completed: e.completed,
@@ -124,6 +129,7 @@ export function createBuildRecorder(
             critical_path_remaining_secs: e.criticalPathRemainingSecs,
           };
           counters = { ...counters, ...next };
+          known = { completed: e.completed, queued: e.queued };
           events.push(pendingEvent("build.progress", syncId, next));
           break;
         }
@@ -147,8 +153,24 @@ export function createBuildRecorder(
           break;
         case "completed":
         case "failed":
-        case "cancelled":
+        case "cancelled": {
+          // rio's last progress event may predate the end: settle the counters the sync view keeps.
+          const succeeded = e.type === "completed";
+          const done: BuildCounters = {
+            total,
+            completed: succeeded ? Math.max(total - cached - failed, 0) : known.completed,
+            running: 0,
+            queued: succeeded ? 0 : known.queued,
+            cached,
+            failed,
+            critical_path_remaining_secs: succeeded ? 0 : null,
+          };
+          counters = { ...counters, ...done };
+          events.push(pendingEvent("build.progress", syncId, done));
+          // The terminal's own sequence is not recorded: re-attaching after it must still see it.
+          schedule();
           return;
+        }
         default: {
           const never: never = e;
           throw new Error(`unhandled rio event ${String(never)}`);

@@ -56,6 +56,11 @@ describe("apply", () => {
     expect(mb).toMatchObject({ sync: sb.sync.sync, generation: 1, secret: "present", configuration: { label: "B" } });
     const view = await api.get(a);
     expect(view).toMatchObject({ state: "active", generation: 1, current: null, queue: [], last: { sync: sa.sync.sync, state: "succeeded" } });
+    // A finished build's counters are settled: nothing running or queued, everything built or cached.
+    const build = view.last?.build as { completed: number; cached: number; total: number } | null | undefined;
+    expect(build).toMatchObject({ running: 0, queued: 0, failed: 0, critical_path_remaining_secs: 0 });
+    expect((build?.completed ?? 0) + (build?.cached ?? 0)).toBe(build?.total);
+    expect(build?.total).toBeGreaterThan(0);
     // The build log reached the sync (per sync, gapless line numbers).
     const logs = await api.client.call<{ lines: { line: number; source: string; text: string }[] }>("fediversity.build.logs", { tenant: "acme", deployment: a, sync: sa.sync.sync });
     expect(logs.lines.map((l) => l.line)).toEqual(logs.lines.map((_, i) => i));
