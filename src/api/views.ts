@@ -15,6 +15,8 @@ import type {
   BuildView,
   DeploymentView,
   SyncView,
+  LogLine,
+  LogSource,
 } from "../core/index.js";
 import { deploymentStates, submitModes, terminalSyncStates } from "../core/index.js";
 
@@ -70,14 +72,7 @@ export interface EventsResult {
   more: boolean;
 }
 
-export type LogSource = "build" | "deploy";
-
-export interface LogLine {
-  readonly line: number;
-  readonly source: LogSource;
-  readonly derivation: string | null;
-  readonly text: string;
-}
+export type { LogLine, LogSource };
 
 export interface LogsResult {
   lines: readonly LogLine[];

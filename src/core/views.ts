@@ -50,3 +50,13 @@ export interface DeploymentView {
   readonly created_at: string;
   readonly updated_at: string;
 }
+
+export type LogSource = "build" | "deploy";
+
+/** One stored log line, as `build.logs` returns it. */
+export interface LogLine {
+  readonly line: number;
+  readonly source: LogSource;
+  readonly derivation: string | null;
+  readonly text: string;
+}

@@ -4,18 +4,10 @@
  * tells the commit listeners what it wrote only after the commit succeeded.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { Limits, StoredEvent } from "../core/index.js";
+import type { Limits, LogLine, LogSource, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
 
-export type LogSource = "build" | "deploy";
-
-/** One stored log line, as `build.logs` returns it. */
-export interface LogLine {
-  readonly line: number;
-  readonly source: LogSource;
-  readonly derivation: string | null;
-  readonly text: string;
-}
+export type { LogLine, LogSource };
 
 /** Log lines appended to one sync, as published on `fediversity.logs.<tenant>.<deployment>`. */
 export interface LogBatch {
