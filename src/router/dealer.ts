@@ -130,7 +130,11 @@ export class Dealer {
     }
     mapFor(this.byCallee, callee.session).set(invocationId, call);
     mapFor(this.byCaller, caller.session).set(requestId, call);
-    callee.send([MessageType.INVOCATION, invocationId, registration.id, details, ...payloadTail(args, kwargs)]);
+    if (!callee.send([MessageType.INVOCATION, invocationId, registration.id, details, ...payloadTail(args, kwargs)])) {
+      // The callee's serializer cannot carry these arguments: answer now rather than leave the caller waiting.
+      this.finish(call);
+      caller.send(errorMessage(MessageType.CALL, requestId, ErrorUri.invalidArgument, ["the call's arguments cannot be encoded for its callee"]));
+    }
   }
 
   yieldResult(callee: Peer, invocationId: number, options: WampDict, args: WampList | undefined, kwargs: WampDict | undefined): void {
@@ -141,7 +145,9 @@ export class Dealer {
       return;
     }
     this.finish(call);
-    call.caller.send([MessageType.RESULT, call.callerRequestId, {}, ...payloadTail(args, kwargs)]);
+    if (!call.caller.send([MessageType.RESULT, call.callerRequestId, {}, ...payloadTail(args, kwargs)])) {
+      call.caller.send(errorMessage(MessageType.CALL, call.callerRequestId, ErrorUri.invalidArgument, ["the result cannot be encoded for the caller"]));
+    }
   }
 
   calleeError(callee: Peer, invocationId: number, details: WampDict, uri: string, args: WampList | undefined, kwargs: WampDict | undefined): void {
@@ -254,7 +260,10 @@ function internalPeer(realm: string, onMessage: (message: unknown[]) => void): P
     authextra: {},
     transport: { type: "internal", protocol: "internal", peer: "internal" },
     roles: { caller: { features: { progressive_call_results: false } } },
-    send: onMessage,
+    send: (message) => {
+      onMessage(message);
+      return true;
+    },
     sendShared: (message) => onMessage(message.message),
     nextRequestId: () => 1,
     isOpen: () => true,

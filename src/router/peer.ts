@@ -28,7 +28,8 @@ export interface Peer extends PeerIdentity {
   readonly transport: TransportInfo;
   /** Client roles announced in HELLO (`{ callee: { features: {...} } }`). */
   readonly roles: WampDict;
-  send(message: unknown[]): void;
+  /** False when the message could not be encoded (e.g. nested deeper than the encoder allows) and was not sent. */
+  send(message: unknown[]): boolean;
   /** Sends a message shared by many receivers, encoded at most once per serializer. */
   sendShared(message: SharedMessage): void;
   /** Next request id for router-originated requests (INVOCATION). */

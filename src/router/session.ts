@@ -91,16 +91,17 @@ export class WampSession implements Peer {
   }
 
   // ---- Peer -------------------------------------------------------------------------------
-  send(message: unknown[]): void {
-    if (this.state.kind === "closed") return;
+  send(message: unknown[]): boolean {
+    if (this.state.kind === "closed") return false;
     let frame: string | Buffer;
     try {
       frame = this.connection.serializer.encode(message);
     } catch (err) {
-      this.log.warn({ err, type: message[0] }, "cannot encode message; dropped");
-      return;
+      this.log.warn({ err: String(err), type: message[0] }, "cannot encode message; not sent");
+      return false;
     }
     this.connection.send(frame);
+    return true;
   }
 
   sendShared(message: SharedMessage): void {

@@ -1,7 +1,7 @@
 // A throwaway sshd on loopback for the ssh deployer tests: its own host key, client key,
 // authorized_keys and config in a temp dir, started in the foreground and stopped after.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "../helpers/processes.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -15,17 +15,6 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startSshd(): Promise<TestSshd> {
   const dir = await mkdtemp(join(tmpdir(), "deploy-sshd-"));

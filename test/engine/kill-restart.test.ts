@@ -16,6 +16,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { prng } from "../helpers/processes.js";
 import { AppError } from "../../src/errors.js";
 import { eventLogProblems, readActivations, readMarker, syncStates } from "../helpers/engine-checks.js";
 import {
@@ -47,17 +48,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
 });
 
-/** Seeded PRNG so a failing run can be replayed with ENGINE_KILL_SEED. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Request {
   readonly requestId: string;

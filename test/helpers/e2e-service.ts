@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -136,18 +135,7 @@ export async function spawnService(args: readonly string[], env: NodeJS.ProcessE
   };
 }
 
-/** A free TCP port on 127.0.0.1 (for restarts on the same port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./processes.js";
 
 // ---------------------------------------------------------------------------------------------
 // WAMP clients (autobahn-js 22)

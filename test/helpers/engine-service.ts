@@ -308,24 +308,4 @@ export async function spawnService(args: readonly string[], env: NodeJS.ProcessE
   };
 }
 
-/**
- * Kills the processes left behind by killed services (nix builds, activation scripts: they run in
- * their own process groups), found by a marker variable only our children carry.
- */
-export async function killProcessesMarked(marker: string): Promise<number> {
-  const { readdir } = await import("node:fs/promises");
-  let killed = 0;
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const env = await readFile(`/proc/${name}/environ`, "latin1");
-      if (env.split("\0").includes(marker)) {
-        process.kill(Number(name), "SIGKILL");
-        killed += 1;
-      }
-    } catch {
-      // gone or not ours
-    }
-  }
-  return killed;
-}
+export { killProcessesMarked } from "./processes.js";

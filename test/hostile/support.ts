@@ -6,11 +6,14 @@
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { killProcessesMarked, prng } from "../helpers/processes.js";
 import autobahn from "autobahn";
+
+export { killProcessesMarked, prng };
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const fixtureDir = join(repoRoot, "test/hostile/fixtures");
@@ -21,17 +24,6 @@ export function salt(): string {
   return randomBytes(6).toString("hex");
 }
 
-/** mulberry32: a small seeded PRNG, so a failing fuzz run replays with the same FUZZ_SEED. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FUZZ_SEED from the environment, or a fresh one; printed either way. */
 export function fuzzSeed(what: string): number {
@@ -203,23 +195,6 @@ export async function startHostileService(options: StartOptions = {}): Promise<H
   return svc;
 }
 
-/** Kills every process whose environment carries `marker` (KEY=VALUE). */
-export async function killProcessesMarked(marker: string): Promise<number> {
-  let killed = 0;
-  for (const name of await readdir("/proc")) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const env = await readFile(`/proc/${name}/environ`, "latin1");
-      if (env.split("\0").includes(marker)) {
-        process.kill(Number(name), "SIGKILL");
-        killed += 1;
-      }
-    } catch {
-      // gone or not ours
-    }
-  }
-  return killed;
-}
 
 export type Serializer = "json" | "msgpack" | "cbor";
 
