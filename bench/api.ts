@@ -44,7 +44,7 @@ type ChildReport =
   | { type: "injected"; id: number }
   | { type: "error"; message: string };
 
-type InjectRequest = { id: number; buildId: string; count: number; kind: "log" | "progress" };
+type InjectRequest = { id: number; buildId: string; count: number; kind: "log" | "progress"; lines?: number };
 
 // ------------------------------------------------------------------------- child process side
 const report = (r: ChildReport): void => void process.send?.(r);
@@ -85,7 +85,7 @@ async function runChild(c: ChildCommand): Promise<void> {
     // the injection knob over IPC.
     const scheduler = await createLocalScheduler({ listen: "127.0.0.1:0", maxJobs: 2 });
     process.on("message", (m: InjectRequest) => {
-      void scheduler.faults.injectEvents(m.buildId, m.count, m.kind).then(
+      void scheduler.faults.injectEvents(m.buildId, m.count, m.kind, m.lines ?? 1).then(
         () => report({ type: "injected", id: m.id }),
         (err: unknown) => report({ type: "error", message: String(err) }),
       );
@@ -136,7 +136,7 @@ interface Child {
   url: string;
   ready: Promise<void>;
   /** Scheduler child: injects `count` synthetic events into the build; resolves when emitted. */
-  inject(buildId: string, count: number, kind: "log" | "progress"): Promise<void>;
+  inject(buildId: string, count: number, kind: "log" | "progress", lines?: number): Promise<void>;
 }
 
 function startChild(c: ChildCommand): Child {
@@ -149,11 +149,11 @@ function startChild(c: ChildCommand): Child {
     min: 0,
     url: "",
     ready: new Promise<void>((r) => (markReady = r)),
-    inject(buildId, count, kind) {
+    inject(buildId, count, kind, lines = 1) {
       const id = nextId++;
       return new Promise<void>((resolve) => {
         waiting.set(id, resolve);
-        proc.send({ id, buildId, count, kind } satisfies InjectRequest);
+        proc.send({ id, buildId, count, kind, lines } satisfies InjectRequest);
       });
     },
   };
@@ -315,10 +315,12 @@ async function main(): Promise<void> {
       children.push(follower);
       await follower.ready;
       await new Promise((r) => setTimeout(r, 200));
-      const n = 200_000;
+      const linesPerEvent = Number(process.env.BENCH_LINES_PER_EVENT ?? 64);
+      const n = 2_048 * 100;
       const m = await measured(async () => {
         const injecting = (async () => {
-          for (let i = 0; i < n; i += 2_000) await scheduler.inject(buildId, 2_000, "log");
+          // 64 lines per BuildEvent, the batch size rio's executors use (BENCH_LINES_PER_EVENT to vary).
+          for (let i = 0; i < n; i += 2_048) await scheduler.inject(buildId, 2_048 / linesPerEvent, "log", linesPerEvent);
         })();
         await until(() => follower.min >= n, "follower lines", 180_000);
         await injecting;
@@ -326,7 +328,7 @@ async function main(): Promise<void> {
       const secs = m.wallMs / 1000;
       const usPerLine = (m.cpuMs * 1000) / n;
       console.log(
-        `3. ${fmt(n)} log lines (one per BuildEvent) to a build.logs follower in ${secs.toFixed(2)} s: ${fmt(n / secs)} lines/s; ` +
+        `3. ${fmt(n)} log lines (${linesPerEvent} per BuildEvent) to a build.logs follower in ${secs.toFixed(2)} s: ${fmt(n / secs)} lines/s; ` +
           `service CPU ${usPerLine.toFixed(1)} µs/line → ${fmt(1e6 / usPerLine)} lines/s per core (target ≥ 100,000 lines/s)`,
       );
       follower.proc.kill();

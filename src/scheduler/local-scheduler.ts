@@ -53,7 +53,7 @@ export interface SchedulerFaults {
    */
   failover(): Promise<void>;
   /** Benchmark hook: emit `count` synthetic events into a live build as fast as possible. */
-  injectEvents(buildId: string, count: number, kind?: InjectedEventKind): Promise<void>;
+  injectEvents(buildId: string, count: number, kind?: InjectedEventKind, linesPerEvent?: number): Promise<void>;
 }
 
 export interface LocalScheduler {
@@ -132,16 +132,16 @@ export async function createLocalScheduler(options: LocalSchedulerOptions = {}):
         server = await startGrpcServer(host, port, routes, [refusal.interceptor]);
       });
     },
-    async injectEvents(buildId, count, kind = "log") {
+    async injectEvents(buildId, count, kind = "log", linesPerEvent = 1) {
       const b = engine.builds.get(buildId);
       if (!b) throw new Error(`build not in memory: ${buildId}`);
       const drv = b.nodes[0] ?? "";
       for (let i = 0; i < count; i++) {
         if (kind === "log") {
-          engine.emit(b, {
-            case: "log",
-            value: { derivationPath: drv, lines: [Buffer.from(`synthetic line ${i}`)], firstLineNumber: BigInt(1_000_000 + i), executorId: "bench" },
-          });
+          // rio's executors send up to 64 lines per batch; the benchmark chooses how many.
+          const first = 1_000_000 + i * linesPerEvent;
+          const lines = Array.from({ length: linesPerEvent }, (_, j) => Buffer.from(`synthetic line ${first + j}`));
+          engine.emit(b, { case: "log", value: { derivationPath: drv, lines, firstLineNumber: BigInt(first), executorId: "bench" } });
         } else {
           engine.emit(b, engine.progressBody(b));
         }
