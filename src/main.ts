@@ -189,6 +189,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       ? { authenticator: { uri: config.registerAuthenticator, authenticate: createPrincipalAuthenticator(loadPrincipalsFile(config.principalsPath)) } }
       : {}),
     allowBareTenantPrefix: embedded !== null,
+    ...(embedded ? { publishLocally: (topic: string, args: readonly unknown[]) => embedded.publishLocal(config.realm, topic, args) } : {}),
     onPublished: (n) => metrics.eventsPublished.inc(n),
   });
   // Published only after commit: the store calls listeners once the transaction is durable.

@@ -27,6 +27,11 @@ export interface ComponentOptions {
   readonly allowBareTenantPrefix?: boolean;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
+  /**
+   * Publishes without a WAMP session, e.g. straight into an embedded router in this process. When
+   * set, events go out through it even while the API session is reconnecting.
+   */
+  readonly publishLocally?: (topic: string, args: readonly unknown[]) => void;
 }
 
 export interface Component {
@@ -43,7 +48,20 @@ export function startComponent(options: ComponentOptions): Component {
   // in the service those belong in the structured log, at debug level.
   (autobahn.log as unknown as { warn: (...args: unknown[]) => void }).warn = (...args: unknown[]) =>
     log.debug({ autobahn: args.map(describe).join(" ") }, "autobahn");
-  let publisher: EventPublisher | null = null;
+  const onPublishError = (err: unknown, topic: string) => log.warn({ topic, err: String(err) }, "publish failed");
+  const local = options.publishLocally;
+  const localPublisher = local
+    ? createEventPublisher(
+        {
+          publish: (topic: string, args?: unknown[]) => {
+            local(topic, args ?? []);
+            return undefined;
+          },
+        } as unknown as Pick<autobahn.Session, "publish">,
+        { onError: onPublishError },
+      )
+    : null;
+  let publisher: EventPublisher | null = localPublisher;
   let api: ApiHandle | null = null;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => {
@@ -85,7 +103,7 @@ export function startComponent(options: ComponentOptions): Component {
         if (options.authenticator) {
           await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
         }
-        publisher = createEventPublisher(session, { onError: (err, topic) => log.warn({ topic, err: String(err) }, "publish failed") });
+        publisher = localPublisher ?? createEventPublisher(session, { onError: onPublishError });
         log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
         markReady();
       } catch (err) {
@@ -95,7 +113,7 @@ export function startComponent(options: ComponentOptions): Component {
     })();
   };
   connection.onclose = (reason, details) => {
-    publisher = null;
+    publisher = localPublisher;
     api = null;
     if (closing) {
       onClosed?.();

@@ -90,6 +90,12 @@ export interface Router {
    */
   getSession(session: number): Record<string, unknown> | undefined;
   sessionCount(realm?: string): number;
+  /**
+   * Publishes as the router itself (like its meta events): for a service embedded in the same
+   * process, which would otherwise encode, send, receive and decode each event over loopback.
+   * Subscribers were authorized when they subscribed; no publisher is disclosed.
+   */
+  publishLocal(realm: string, topic: string, args: readonly unknown[], kwargs?: Record<string, unknown>): void;
   /** GOODBYE to every session (wamp.close.system_shutdown), then closes the own server if any. */
   close(): Promise<void>;
 }
@@ -185,6 +191,11 @@ export function createRouter(options: RouterOptions = {}): Router {
         if (peer !== undefined) return sessionDetails(peer);
       }
       return undefined;
+    },
+    publishLocal(realmName, topic, args, kwargs) {
+      const realm = realms.get(realmName);
+      if (!realm) throw new Error(`no such realm: ${realmName}`);
+      realm.broker.publish(undefined, { topic, options: {}, args: [...args], kwargs, disclose: false });
     },
     sessionCount(realmName) {
       if (realmName !== undefined) return realms.get(realmName)?.sessions.size ?? 0;
