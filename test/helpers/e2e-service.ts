@@ -5,7 +5,6 @@
  * autobahn-js sessions for two tenants, a panel and an operator.
  */
 import { randomBytes } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,61 +78,7 @@ export async function startInProcess(d: E2eDir, extra: readonly string[] = []): 
   return startService(parseServiceConfig(serviceArgs(d, extra), {}));
 }
 
-/** The service as a child process (`node --import tsx src/main.ts serve …`). */
-export interface ChildService {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  output(): string;
-  /** SIGTERM (SIGKILL after 15 s); resolves with the exit code. */
-  stop(): Promise<number | null>;
-}
-
-export async function spawnService(args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 45_000): Promise<ChildService> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts"), "serve", ...args, "--log-level", "info"], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let out = "";
-  const keep = (b: Buffer) => {
-    out = (out + b.toString()).slice(-20_000);
-  };
-  child.stderr?.on("data", keep);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`service did not start within ${timeoutMs} ms: ${out}`));
-    }, timeoutMs);
-    child.stdout?.on("data", (b: Buffer) => {
-      keep(b);
-      const m = /"wamp":"(ws:\/\/[^"]+)"[^\n]*"msg":"fediversity-deploy is running"/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`service exited (${code}) before it was running: ${out}`));
-    });
-  });
-  return {
-    child,
-    url,
-    exited,
-    output: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
-}
+export { spawnService, type ChildService } from "./service-process.js";
 
 export { freePort } from "./processes.js";
 

@@ -5,8 +5,7 @@
  * the CLI's client.
  */
 import { randomBytes } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,7 @@ import autobahn from "autobahn";
 import { connect, type Client } from "../../src/cli/client.js";
 import { parseServiceConfig } from "../../src/config.js";
 import { startService, type RunningService } from "../../src/main.js";
+import { materializeFixtureTypes } from "./fixture-types.js";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const fixtureDir = join(repoRoot, "test/fixtures/engine");
@@ -38,20 +38,8 @@ export interface EngineConfiguration {
  * Writes the fixture's deployment-types file into `dir` with an absolute entry path and its
  * secret pointing at a fresh temp file; returns the file's path.
  */
-export async function materializeDeploymentTypes(dir: string): Promise<{ typesPath: string; secret: string }> {
-  const doc = JSON.parse(await readFile(join(fixtureDir, "deployment-types.json"), "utf8")) as {
-    deployment_types: Record<string, { entry: { file: string }; secrets: Record<string, string> }>;
-  };
-  const secret = `engine-secret-${freshSalt()}`;
-  await mkdir(join(dir, "secrets"), { recursive: true });
-  await writeFile(join(dir, "secrets", "engine-token"), `${secret}\n`, { mode: 0o600 });
-  for (const t of Object.values(doc.deployment_types)) {
-    t.entry.file = join(fixtureDir, t.entry.file);
-    t.secrets = Object.fromEntries(Object.entries(t.secrets).map(([k, v]) => [k, join(dir, v)]));
-  }
-  const typesPath = join(dir, "deployment-types.json");
-  await writeFile(typesPath, JSON.stringify(doc, null, 2));
-  return { typesPath, secret };
+export function materializeDeploymentTypes(dir: string): Promise<{ typesPath: string; secret: string }> {
+  return materializeFixtureTypes(fixtureDir, dir, { file: "engine-token", value: `engine-secret-${freshSalt()}` });
 }
 
 export interface Principal {
@@ -253,59 +241,6 @@ export async function startEngine(
   };
 }
 
-/** The service as a child process (`node --import tsx src/main.ts serve`), for kill -9 tests. */
-export interface ChildService {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  kill9(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export async function spawnService(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<ChildService> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts"), "serve", ...args], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let stderr = "";
-  child.stderr?.on("data", (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-4000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`service did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-    child.stdout?.on("data", (b: Buffer) => {
-      buf += b.toString();
-      const m = /"wamp":"(ws:\/\/[^"]+)".*"msg":"fediversity-deploy is running"/.exec(buf);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-      if (buf.length > 100_000) buf = buf.slice(-10_000);
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`service exited (${code}) before it was running: ${stderr}`));
-    });
-  });
-  return {
-    child,
-    url,
-    exited,
-    async kill9() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
+export { spawnService, type ChildService } from "./service-process.js";
 
 export { killProcessesMarked } from "./processes.js";

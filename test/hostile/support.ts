@@ -6,12 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killProcessesMarked, prng } from "../helpers/processes.js";
 import autobahn from "autobahn";
+import { materializeFixtureTypes } from "../helpers/fixture-types.js";
 
 export { killProcessesMarked, prng };
 
@@ -75,20 +76,8 @@ export interface StartOptions {
 }
 
 /** Writes the hostile deployment-types file (absolute entry, secret file with a fresh marker). */
-export async function materializeHostileTypes(dir: string): Promise<{ typesPath: string; secret: string }> {
-  const doc = JSON.parse(await readFile(join(fixtureDir, "deployment-types.json"), "utf8")) as {
-    deployment_types: Record<string, { entry: { file: string }; secrets: Record<string, string> }>;
-  };
-  const secret = `HOSTILE-SECRET-${randomBytes(12).toString("hex")}`;
-  await mkdir(join(dir, "secrets"), { recursive: true });
-  await writeFile(join(dir, "secrets", "hostile-token"), `${secret}\n`, { mode: 0o600 });
-  for (const t of Object.values(doc.deployment_types)) {
-    t.entry.file = join(fixtureDir, t.entry.file);
-    t.secrets = Object.fromEntries(Object.entries(t.secrets).map(([k, v]) => [k, join(dir, v)]));
-  }
-  const typesPath = join(dir, "deployment-types.json");
-  await writeFile(typesPath, JSON.stringify(doc, null, 2));
-  return { typesPath, secret };
+export function materializeHostileTypes(dir: string): Promise<{ typesPath: string; secret: string }> {
+  return materializeFixtureTypes(fixtureDir, dir, { file: "hostile-token", value: `HOSTILE-SECRET-${randomBytes(12).toString("hex")}` });
 }
 
 interface Life {
