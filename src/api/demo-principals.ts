@@ -10,7 +10,8 @@ import type { StaticPrincipal } from "../router/index.js";
 
 export async function ensurePrincipalsFile(path: string): Promise<{ created: boolean; principals?: StaticPrincipal[] }> {
   if (existsSync(path)) return { created: false };
-  const ticket = () => randomBytes(18).toString("base64url");
+  // Hex, so a ticket never starts with "-" and pastes safely after `--ticket`.
+  const ticket = () => randomBytes(16).toString("hex");
   const principals: StaticPrincipal[] = [
     { authid: "acme-admin", role: "tenant", tenant: "acme", ticket: ticket() },
     { authid: "beta-admin", role: "tenant", tenant: "beta", ticket: ticket() },

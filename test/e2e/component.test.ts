@@ -40,7 +40,7 @@ let port: number;
 let routerPrincipals: string;
 let router: RouterProcess | null = null;
 let service: RunningService | null = null;
-const serviceTicket = randomBytes(16).toString("base64url");
+const serviceTicket = randomBytes(16).toString("hex");
 
 async function startRouter(): Promise<RouterProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/fixtures/e2e/external-router.ts"), String(port), routerPrincipals], {
@@ -83,7 +83,7 @@ beforeAll(async () => {
   const all = [...Object.values(dir.principals), { authid: "fd-service", role: "service", ticket: serviceTicket }];
   await writeFile(routerPrincipals, JSON.stringify(all), { mode: 0o600 });
   router = await startRouter();
-  service = await startInProcess(dir, ["--router-url", router.url, "--router-authid", "fd-service", "--router-ticket", serviceTicket]);
+  service = await startInProcess(dir, ["--router-url", router.url, "--router-authid", "fd-service", `--router-ticket=${serviceTicket}`]);
 });
 
 afterAll(async () => {

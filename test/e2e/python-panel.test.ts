@@ -45,7 +45,7 @@ function runPanel(who: Principal, args: string[]): Promise<{ code: number; lines
   return new Promise((resolve) => {
     execFile(
       python,
-      [script, "--url", service.url, "--authid", who.authid, "--ticket", who.ticket, "--type", "e2e", "--timeout", "90", ...args],
+      [script, "--url", service.url, "--authid", who.authid, `--ticket=${who.ticket}`, "--type", "e2e", "--timeout", "90", ...args],
       { timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 99) : 0;

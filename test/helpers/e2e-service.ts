@@ -31,7 +31,7 @@ export type Who = "acme" | "beta" | "panel" | "operator";
 
 /** Two tenants (acme, beta), a panel and an operator, each with a fresh ticket. */
 export function makePrincipals(): Record<Who, Principal> {
-  const t = () => randomBytes(12).toString("base64url");
+  const t = () => randomBytes(12).toString("hex");
   return {
     acme: { authid: "acme-admin", role: "tenant", tenant: "acme", ticket: t() },
     beta: { authid: "beta-admin", role: "tenant", tenant: "beta", ticket: t() },
