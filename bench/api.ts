@@ -40,14 +40,19 @@ type ChildCommand =
 
 type ChildReport =
   | { type: "ready"; url?: string }
-  | { type: "count"; min: number; total: number }
-  | { type: "injected"; id: number }
+  | { type: "count"; min: number; total: number; cpuMs: number }
+  | { type: "injected"; id: number; cpuMs: number }
   | { type: "error"; message: string };
 
 type InjectRequest = { id: number; buildId: string; count: number; kind: "log" | "progress"; lines?: number };
 
 // ------------------------------------------------------------------------- child process side
 const report = (r: ChildReport): void => void process.send?.(r);
+/** CPU this process has used so far: children report it, so the figures show where the cores went. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function rawSubscriber(c: Extract<ChildCommand, { cmd: "subscribers" }>, onEvent: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -86,7 +91,7 @@ async function runChild(c: ChildCommand): Promise<void> {
     const scheduler = await createLocalScheduler({ listen: "127.0.0.1:0", maxJobs: 2 });
     process.on("message", (m: InjectRequest) => {
       void scheduler.faults.injectEvents(m.buildId, m.count, m.kind, m.lines ?? 1).then(
-        () => report({ type: "injected", id: m.id }),
+        () => report({ type: "injected", id: m.id, cpuMs: cpuMs() }),
         (err: unknown) => report({ type: "error", message: String(err) }),
       );
     });
@@ -98,7 +103,7 @@ async function runChild(c: ChildCommand): Promise<void> {
     const counts = new Array<number>(c.connections).fill(0);
     await Promise.all(counts.map((_, i) => rawSubscriber(c, () => (counts[i] = (counts[i] ?? 0) + 1))));
     report({ type: "ready" });
-    setInterval(() => report({ type: "count", min: Math.min(...counts), total: counts.reduce((a, b) => a + b, 0) }), 5).unref();
+    setInterval(() => report({ type: "count", min: Math.min(...counts), total: counts.reduce((a, b) => a + b, 0), cpuMs: cpuMs() }), 5).unref();
     return;
   }
   (autobahn.log as unknown as { warn: () => void }).warn = () => {};
@@ -123,7 +128,7 @@ async function runChild(c: ChildCommand): Promise<void> {
         lines += batch.lines.length;
       },
     );
-    setInterval(() => report({ type: "count", min: lines, total: lines }), 5).unref();
+    setInterval(() => report({ type: "count", min: lines, total: lines, cpuMs: cpuMs() }), 5).unref();
     report({ type: "ready" });
   };
   connection.open();
@@ -133,6 +138,8 @@ async function runChild(c: ChildCommand): Promise<void> {
 interface Child {
   readonly proc: ChildProcess;
   min: number;
+  /** The child's CPU time so far (ms), as last reported. */
+  cpuMs: number;
   url: string;
   ready: Promise<void>;
   /** Scheduler child: injects `count` synthetic events into the build; resolves when emitted. */
@@ -147,6 +154,7 @@ function startChild(c: ChildCommand): Child {
   const child: Child = {
     proc,
     min: 0,
+    cpuMs: 0,
     url: "",
     ready: new Promise<void>((r) => (markReady = r)),
     inject(buildId, count, kind, lines = 1) {
@@ -161,8 +169,11 @@ function startChild(c: ChildCommand): Child {
     if (m.type === "ready") {
       child.url = m.url ?? "";
       markReady();
-    } else if (m.type === "count") child.min = m.min;
-    else if (m.type === "injected") {
+    } else if (m.type === "count") {
+      child.min = m.min;
+      child.cpuMs = m.cpuMs;
+    } else if (m.type === "injected") {
+      child.cpuMs = m.cpuMs;
       waiting.get(m.id)?.();
       waiting.delete(m.id);
     } else throw new Error(`child failed: ${m.message}`);
@@ -286,6 +297,7 @@ async function main(): Promise<void> {
       await subs.ready;
       const n = 60_000;
       const base = subs.min;
+      const cpuBefore = { subs: subs.cpuMs, scheduler: scheduler.cpuMs };
       const m = await measured(async () => {
         const injecting = (async () => {
           for (let i = 0; i < n; i += 1_000) await scheduler.inject(buildId, 1_000, "progress");
@@ -297,7 +309,9 @@ async function main(): Promise<void> {
       const usPerEvent = (m.cpuMs * 1000) / n;
       console.log(
         `2. ${fmt(n)} events to each of 10 subscribers in ${secs.toFixed(2)} s: ${fmt(n / secs)} events/s (${fmt((10 * n) / secs)} deliveries/s); ` +
-          `service CPU ${usPerEvent.toFixed(1)} µs/event → ${fmt(1e6 / usPerEvent)} events/s per core (target ≥ 30,000 events/s)`,
+          `service CPU ${usPerEvent.toFixed(1)} µs/event → ${fmt(1e6 / usPerEvent)} events/s per core (target ≥ 30,000 events/s); ` +
+          `the same ${cpus().length} cores also ran the subscribers' process (${(((subs.cpuMs - cpuBefore.subs) * 1000) / n).toFixed(1)} µs/event) ` +
+          `and the scheduler's (${(((scheduler.cpuMs - cpuBefore.scheduler) * 1000) / n).toFixed(1)} µs/event)`,
       );
       subs.proc.kill();
     }
@@ -317,6 +331,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
       const linesPerEvent = Number(process.env.BENCH_LINES_PER_EVENT ?? 64);
       const n = 2_048 * 100;
+      const cpuBefore = { follower: follower.cpuMs, scheduler: scheduler.cpuMs };
       const m = await measured(async () => {
         const injecting = (async () => {
           // 64 lines per BuildEvent, the batch size rio's executors use (BENCH_LINES_PER_EVENT to vary).
@@ -329,7 +344,8 @@ async function main(): Promise<void> {
       const usPerLine = (m.cpuMs * 1000) / n;
       console.log(
         `3. ${fmt(n)} log lines (${linesPerEvent} per BuildEvent) to a build.logs follower in ${secs.toFixed(2)} s: ${fmt(n / secs)} lines/s; ` +
-          `service CPU ${usPerLine.toFixed(1)} µs/line → ${fmt(1e6 / usPerLine)} lines/s per core (target ≥ 100,000 lines/s)`,
+          `service CPU ${usPerLine.toFixed(1)} µs/line → ${fmt(1e6 / usPerLine)} lines/s per core (target ≥ 100,000 lines/s); ` +
+          `the follower's process used ${(((follower.cpuMs - cpuBefore.follower) * 1000) / n).toFixed(1)} µs/line, the scheduler's ${(((scheduler.cpuMs - cpuBefore.scheduler) * 1000) / n).toFixed(1)} µs/line`,
       );
       follower.proc.kill();
     }
@@ -354,6 +370,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "--child") {
+  // A clean exit on kill, so `node --cpu-prof` writes the child's profile too.
+  process.once("SIGTERM", () => process.exit(0));
   runChild(JSON.parse(process.argv[3] ?? "{}") as ChildCommand).catch((err: unknown) => {
     report({ type: "error", message: String(err) });
     process.exit(1);

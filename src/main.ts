@@ -154,6 +154,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       prefixMatching: "segment",
       authorizer: createAuthorizer({ allowBareTenantPrefix: true }),
       ...(config.allowAnonymous ? { anonymous: { role: "anonymous" } } : {}),
+      // Clients wait in their handshake until the API below has registered: none sees no_such_procedure.
+      holdUntilAdmitted: true,
       logger,
     });
     router.attach(http, { path: config.wsPath });
@@ -198,6 +200,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     for (const l of batch.logs) component.publishLogs(l.tenant, l.deployment, l.sync, l.lines);
   });
   await component.ready;
+  router?.admit();
   await runner.start();
 
   const addr = http.address();

@@ -37,26 +37,29 @@ export interface Peer extends PeerIdentity {
   isOpen(): boolean;
 }
 
-/** A message sent to many peers (an EVENT): encoded lazily, once per serializer. */
+/** A message sent to many peers (an EVENT): encoded lazily, once per serializer, to bytes. */
 export class SharedMessage {
-  private json: string | Buffer | undefined;
-  private readonly others = new Map<Serializer, string | Buffer>();
+  private json: Buffer | undefined;
+  private readonly others = new Map<Serializer, Buffer>();
 
   constructor(readonly message: unknown[]) {}
 
-  encodedFor(serializer: Serializer): string | Buffer {
+  encodedFor(serializer: Serializer): Buffer {
     if (serializer.name === "json") {
-      this.json ??= serializer.encode(this.message);
+      this.json ??= asBytes(serializer.encode(this.message));
       return this.json;
     }
     let frame = this.others.get(serializer);
     if (frame === undefined) {
-      frame = serializer.encode(this.message);
+      frame = asBytes(serializer.encode(this.message));
       this.others.set(serializer, frame);
     }
     return frame;
   }
 }
+
+// Text is turned into UTF-8 here once, not once per receiving connection.
+const asBytes = (encoded: string | Buffer): Buffer => (typeof encoded === "string" ? Buffer.from(encoded) : encoded);
 
 export function hasFeature(peer: Peer, role: string, feature: string): boolean {
   const r = peer.roles[role];

@@ -25,6 +25,11 @@ export interface AuthorizersByRole {
 }
 
 export interface RouterOptions {
+  /**
+   * Hold every session but role `trusted` in its handshake until `admit()` is called, so that
+   * clients cannot join before the embedding service has registered its procedures. Default false.
+   */
+  readonly holdUntilAdmitted?: boolean;
   /** Realms served; default `["fediversity"]`. Unknown realms are refused (`wamp.error.no_such_realm`). */
   readonly realms?: readonly string[];
   /** Static principals: the list itself, or the path of a JSON file holding it. */
@@ -82,6 +87,8 @@ export interface Router {
    * closes, reusable across reconnects. Never written anywhere.
    */
   issueTrustedTicket(authid?: string): TrustedCredential;
+  /** Lets held sessions (see `holdUntilAdmitted`) and all later ones join. */
+  admit(): void;
   revokeTrustedTicket(authid: string): void;
   clearAuthorizationCache(): void;
   /**
@@ -121,8 +128,14 @@ export function createRouter(options: RouterOptions = {}): Router {
     authenticator: options.authenticator,
     trustedTickets,
   };
+  let admitted = options.holdUntilAdmitted !== true;
+  const held: (() => void)[] = [];
   const host: SessionHost = {
     realms,
+    whenAdmitted(join) {
+      if (admitted) join();
+      else held.push(join);
+    },
     uriCheck: options.uriCheck ?? "loose",
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 20_000,
     logger,
@@ -182,6 +195,10 @@ export function createRouter(options: RouterOptions = {}): Router {
       return { authid, ticket, authmethods: ["ticket"] as const };
     },
     revokeTrustedTicket: (authid) => void trustedTickets.delete(authid),
+    admit() {
+      admitted = true;
+      for (const join of held.splice(0)) join();
+    },
     clearAuthorizationCache() {
       for (const realm of realms.values()) realm.authorizer.clearCache();
     },

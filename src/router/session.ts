@@ -26,6 +26,8 @@ export interface SessionHost {
   readonly handshakeTimeoutMs: number;
   readonly logger: Logger;
   newSessionId(): number;
+  /** Runs `join` now, or once the router admits sessions (see RouterOptions.holdUntilAdmitted). */
+  whenAdmitted(join: () => void): void;
 }
 
 export const routerRoles = {
@@ -294,6 +296,16 @@ export class WampSession implements Peer {
   }
 
   private welcome(w: Welcome): void {
+    if (w.authrole === "trusted") this.join(w);
+    else {
+      // The handshake timer keeps running while held: a router never admitting cannot hold for ever.
+      this.host.whenAdmitted(() => {
+        if (this.state.kind === "authenticating" || this.state.kind === "awaiting-hello") this.join(w);
+      });
+    }
+  }
+
+  private join(w: Welcome): void {
     const realm = this.host.realms.get(w.realm);
     if (realm === undefined) {
       this.abort(ErrorUri.noSuchRealm, `no realm '${w.realm}'`, 1000);

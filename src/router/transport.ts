@@ -21,6 +21,26 @@ export interface WebSocketEndpoint {
   close(): Promise<void>;
 }
 
+const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
+
+/** RFC 6455 §5.2 header of a final, unmasked (server-to-client) frame. */
+export function frameHeader(length: number, opcode: number): Buffer {
+  if (length < 126) return Buffer.from([0x80 | opcode, length]);
+  if (length < 0x10000) {
+    const header = Buffer.allocUnsafe(4);
+    header[0] = 0x80 | opcode;
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+    return header;
+  }
+  const header = Buffer.allocUnsafe(10);
+  header[0] = 0x80 | opcode;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(length), 2);
+  return header;
+}
+
 /** The WebSocket side of the router: subprotocol negotiation, limits, keepalive, backpressure. */
 export function createWebSocketEndpoint(host: SessionHost, options: TransportOptions, logger: Logger): WebSocketEndpoint {
   const sessions = new Set<WampSession>();
@@ -47,11 +67,21 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
     const remote = request.socket;
     const family = remote.remoteFamily === "IPv6" ? "tcp6" : "tcp4";
     let killTimer: NodeJS.Timeout | undefined;
-    // Frames sent during one tick leave in one write: cork on the first, uncork on the next tick.
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      remote.uncork();
+    // Frames sent during one tick leave together as one buffer in one socket write: a burst of
+    // events to many subscribers costs one syscall per subscriber, not one per event.
+    const opcode = serializer.binary ? OPCODE_BINARY : OPCODE_TEXT;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = (): void => {
+      if (pending.length === 0) return;
+      const frames = pending;
+      pending = [];
+      pendingBytes = 0;
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const parts: Buffer[] = [];
+      for (const payload of frames) parts.push(frameHeader(payload.length, opcode), payload);
+      // Safe beside ws's own writes (pings, close): permessage-deflate is off, so ws never queues.
+      remote.write(Buffer.concat(parts));
     };
     const session: WampSession = new WampSession(
       {
@@ -59,24 +89,25 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
         info: { type: "websocket", protocol: ws.protocol, peer: `${family}:${remote.remoteAddress ?? "?"}:${remote.remotePort ?? 0}` },
         send: (frame) => {
           if (ws.readyState !== WebSocket.OPEN) return;
-          if (ws.bufferedAmount > options.maxBufferedBytes) {
-            logger.warn({ session: session.session, buffered: ws.bufferedAmount }, "slow consumer disconnected");
+          const payload = typeof frame === "string" ? Buffer.from(frame) : frame;
+          if (ws.bufferedAmount + pendingBytes > options.maxBufferedBytes) {
+            logger.warn({ session: session.session, buffered: ws.bufferedAmount + pendingBytes }, "slow consumer disconnected");
+            pending = [];
+            pendingBytes = 0;
             session.onClose();
             closeWs(1008, "slow consumer: send buffer limit exceeded");
             return;
           }
-          if (!corked) {
-            corked = true;
-            remote.cork();
-            process.nextTick(uncork);
-          }
-          ws.send(frame);
+          if (pending.length === 0) process.nextTick(flush);
+          pending.push(payload);
+          pendingBytes += payload.length;
         },
         close: (code, reason) => closeWs(code, reason),
       },
       host,
     );
     function closeWs(code: number, reason: string): void {
+      flush(); // an ABORT or GOODBYE queued this tick goes out before the close frame
       if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
       killTimer ??= setTimeout(() => ws.terminate(), 3000);
       killTimer.unref();

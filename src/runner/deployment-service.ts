@@ -4,7 +4,6 @@
  * deployment-type rules (which type, does the configuration match its schema), wakes the runner
  * and stops interrupted syncs.
  */
-import { on } from "node:events";
 import { EventEmitter } from "node:events";
 import type { DeploymentService } from "../api/deployment-service.js";
 import type { DeploymentView, GraphResult, ListResult, LogsResult, QueueStatusResult, SchemaResult, SubmitResult } from "../api/views.js";
@@ -13,6 +12,7 @@ import type { DeploymentType, DeploymentTypes, Evaluator } from "../eval/index.j
 import { EvalFailedError, validateConfiguration } from "../eval/index.js";
 import type { RioClient } from "../rio/index.js";
 import type { Store, SubmitSyncInput } from "../store/index.js";
+import { followLogLines } from "./log-follower.js";
 import type { Runner } from "./runner.js";
 
 export interface EngineDeps {
@@ -26,12 +26,12 @@ export interface EngineDeps {
 
 export function createDeploymentService(deps: EngineDeps): DeploymentService & { close(): void } {
   const { store, runner } = deps;
-  // Wakes log followers when lines of their sync (or its end) were committed.
-  const wake = new EventEmitter();
-  wake.setMaxListeners(0);
+  // Hands log followers the lines of their sync as they are committed, and tells them of its end.
+  const committedLogs = new EventEmitter();
+  committedLogs.setMaxListeners(0);
   const unsubscribe = store.onCommit((batch) => {
-    for (const l of batch.logs) wake.emit(l.sync);
-    for (const e of batch.events) if (e.sync && e.type === "sync.finished") wake.emit(e.sync);
+    for (const l of batch.logs) committedLogs.emit(l.sync, l.lines);
+    for (const e of batch.events) if (e.sync && e.type === "sync.finished") committedLogs.emit(e.sync, null);
   });
 
   function typeNamed(name: string): DeploymentType {
@@ -187,23 +187,10 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
 
     async *followLogs(input) {
       store.getSync(input.tenant, input.deployment, input.sync);
-      let since = input.sinceLine;
-      const wakeups = on(wake, input.sync, { signal: input.signal });
-      const iterator = wakeups[Symbol.asyncIterator]();
       try {
-        while (!input.signal.aborted) {
-          const page = logPage(input.tenant, input.deployment, input.sync, since, input.limit, input.derivation);
-          since = page.next_line;
-          if (page.lines.length > 0 || page.complete) yield page;
-          if (page.complete) return;
-          if (page.lines.length === input.limit) continue;
-          // Wait for the next commit touching this sync, or poll once a second as a safety net.
-          await Promise.race([iterator.next(), new Promise((r) => setTimeout(r, 1_000).unref())]);
-        }
+        yield* followLogLines(committedLogs, input, (since, limit) => logPage(input.tenant, input.deployment, input.sync, since, limit, input.derivation));
       } catch (err) {
         if (!input.signal.aborted) throw err;
-      } finally {
-        await iterator.return?.();
       }
     },
 

@@ -24,6 +24,9 @@ export async function startGrpcServer(
     grpc: true,
     grpcWeb: false,
     connect: false,
+    // rio's tonic servers compress nothing unless configured to; neither do we (on loopback,
+    // gzip of every log batch cost both sides more than the bytes it saved).
+    acceptCompression: [],
     readMaxBytes: 256 * 1024 * 1024,
     writeMaxBytes: 256 * 1024 * 1024,
   });

@@ -89,7 +89,7 @@ export async function createLocalScheduler(options: LocalSchedulerOptions = {}):
     log: options.logger ?? pino({ level: "silent" }),
   };
   const orphanGraceMs = options.orphanGraceMs ?? 300_000;
-  const db = openStateDb(options.statePath ?? ":memory:");
+  const db = openStateDb(options.statePath ?? ":memory:", (err) => engineOptions.log.warn({ err }, "build events not persisted (replay will have a gap)"));
   const refusal = createRefusalWindow();
   const startedAt = Date.now();
 

@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS build_events (
 
 export type StateDb = ReturnType<typeof openStateDb>;
 
-export function openStateDb(path: string) {
+export function openStateDb(path: string, onPersistError: (err: unknown) => void = () => {}) {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
@@ -88,8 +88,36 @@ export function openStateDb(path: string) {
   const updateNode = db.prepare(`UPDATE build_nodes SET status = ?, executor = ? WHERE build_id = ? AND drv_path = ?`);
   const insertEvent = db.prepare(`INSERT OR REPLACE INTO build_events (build_id, seq, event) VALUES (?, ?, ?)`);
 
+  // Like rio's event persister, events are written behind the live stream: queued, then one
+  // transaction per turn of the event loop instead of one commit per event. Anything that reads
+  // events or moves a build's state writes the queue first, so the rows never lag a state change.
+  let queued: [string, number, Buffer][] = [];
+  const chunk = 64;
+  const insertEvents = db.prepare(`INSERT OR REPLACE INTO build_events (build_id, seq, event) VALUES ${Array<string>(chunk).fill("(?, ?, ?)").join(", ")}`);
+  const writeQueued = db.transaction((rows: readonly [string, number, Buffer][]) => {
+    let i = 0;
+    for (; i + chunk <= rows.length; i += chunk) insertEvents.run(rows.slice(i, i + chunk).flat());
+    for (; i < rows.length; i++) insertEvent.run(...(rows[i] as [string, number, Buffer]));
+  });
+  const flushEvents = (): void => {
+    if (queued.length === 0) return;
+    const rows = queued;
+    queued = [];
+    writeQueued(rows);
+  };
+  const flushQuietly = (): void => {
+    try {
+      flushEvents();
+    } catch (err) {
+      onPersistError(err); // best effort, as in rio: a lost row is a replay gap, never a crash
+    }
+  };
+
   return {
-    close: () => db.close(),
+    close: () => {
+      flushQuietly();
+      db.close();
+    },
     /** Runs fn in one transaction (nested calls become savepoints): one commit for many rows. */
     batch: <T>(fn: () => T): T => db.transaction(fn)(),
     insertBuild: db.transaction((build: BuildRow, nodes: readonly NodeRow[], edges: readonly [string, string][]) => {
@@ -98,25 +126,33 @@ export function openStateDb(path: string) {
       for (const [p, c] of edges) insertEdge.run(build.build_id, p, c);
     }),
     updateBuild: (row: Pick<BuildRow, "build_id" | "state" | "total" | "completed" | "cached" | "error_summary">) => {
+      flushQuietly();
       updateBuild.run(row);
     },
     updateNodeStatus: (buildId: string, drvPath: string, status: string, executor: string) => {
       updateNode.run(status, executor, buildId, drvPath);
     },
     appendEvent: (buildId: string, seq: number, bytes: Uint8Array) => {
-      insertEvent.run(buildId, seq, Buffer.from(bytes));
+      if (queued.length === 0) setImmediate(flushQuietly);
+      queued.push([buildId, seq, Buffer.from(bytes)]);
     },
     /** Event rows of terminal builds whose cleanup never ran (the process stopped first). */
     sweepTerminalEvents: () => {
+      flushQuietly();
       db.prepare(`DELETE FROM build_events WHERE build_id IN (SELECT build_id FROM builds WHERE state NOT IN ('pending', 'active'))`).run();
     },
     deleteEvents: (buildId: string) => {
+      flushQuietly();
       db.prepare(`DELETE FROM build_events WHERE build_id = ?`).run(buildId);
     },
-    loadEvents: (buildId: string) =>
-      db.prepare(`SELECT seq, event FROM build_events WHERE build_id = ? ORDER BY seq`).all(buildId) as { seq: number; event: Buffer }[],
-    maxSequence: (buildId: string) =>
-      (db.prepare(`SELECT MAX(seq) AS m FROM build_events WHERE build_id = ?`).get(buildId) as { m: number | null }).m ?? 0,
+    loadEvents: (buildId: string) => {
+      flushQuietly();
+      return db.prepare(`SELECT seq, event FROM build_events WHERE build_id = ? ORDER BY seq`).all(buildId) as { seq: number; event: Buffer }[];
+    },
+    maxSequence: (buildId: string) => {
+      flushQuietly();
+      return (db.prepare(`SELECT MAX(seq) AS m FROM build_events WHERE build_id = ?`).get(buildId) as { m: number | null }).m ?? 0;
+    },
     liveBuilds: () => db.prepare(`SELECT * FROM builds WHERE state IN ('pending', 'active') ORDER BY submitted_at`).all() as BuildRow[],
     getBuild: (id: string) => db.prepare(`SELECT * FROM builds WHERE build_id = ?`).get(id) as BuildRow | undefined,
     nodesOf: (id: string, limit = -1) =>

@@ -6,6 +6,7 @@
 import type { EventType, PendingEvent, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
+import { insertRows } from "./bulk-insert.js";
 import { requireDeployment } from "./lookups.js";
 
 export interface EventOwner {
@@ -21,14 +22,15 @@ export function appendEvents(ctx: StoreContext, log: WriteLog, owner: EventOwner
     .stmt("UPDATE deployments SET seq = seq + ?, updated_at = ? WHERE id = ? RETURNING seq")
     .get(pending.length, at, owner.id) as { seq: number } | undefined;
   if (!bumped) throw new AppError("internal", `deployment ${owner.tenant}/${owner.name} vanished`);
-  const insert = ctx.stmt("INSERT INTO events (deployment_id, seq, sync, type, at, data) VALUES (?, ?, ?, ?, ?, ?)");
   let seq = bumped.seq - pending.length;
   const stored: StoredEvent[] = [];
+  const rows: unknown[][] = [];
   for (const e of pending) {
     seq += 1;
-    insert.run(owner.id, seq, e.sync, e.type, at, JSON.stringify(e.data));
+    rows.push([owner.id, seq, e.sync, e.type, at, JSON.stringify(e.data)]);
     stored.push({ seq, tenant: owner.tenant, deployment: owner.name, sync: e.sync, type: e.type, at, data: e.data as Record<string, unknown> });
   }
+  insertRows(ctx, "events", ["deployment_id", "seq", "sync", "type", "at", "data"], rows);
   log.events.push(...stored);
   return stored;
 }

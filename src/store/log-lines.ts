@@ -9,6 +9,7 @@
 import { isTerminalSyncState } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { LogLine, LogSource, StoreContext } from "./context.js";
+import { insertRows } from "./bulk-insert.js";
 import { findSync, requireSync } from "./lookups.js";
 
 /** Longest stored log line, in UTF-16 code units; longer lines are split. */
@@ -30,7 +31,6 @@ export function appendLogLines(ctx: StoreContext, syncId: string, lines: readonl
   return ctx.write((log) => {
     const row = requireSync(ctx, syncId);
     if (isTerminalSyncState(row.state)) throw new AppError("conflict", `sync ${syncId} is ${row.state}: its log is complete`);
-    const insert = ctx.stmt("INSERT INTO log_lines (sync_n, line, source, derivation, text) VALUES (?, ?, ?, ?, ?)");
     let line = row.log_next_line;
     const stored: LogLine[] = [];
     for (const l of lines) {
@@ -39,11 +39,11 @@ export function appendLogLines(ctx: StoreContext, syncId: string, lines: readonl
       // chatty builder line never becomes a multi-megabyte row, event or build.logs page.
       for (let at = 0; at === 0 || at < l.text.length; at += maxLogLineChars) {
         const text = l.text.length <= maxLogLineChars ? l.text : l.text.slice(at, at + maxLogLineChars);
-        insert.run(row.n, line, l.source, derivation, text);
         stored.push({ line, source: l.source, derivation, text });
         line += 1;
       }
     }
+    insertRows(ctx, "log_lines", ["sync_n", "line", "source", "derivation", "text"], stored.map((r) => [row.n, r.line, r.source, r.derivation, r.text]));
     let first = row.log_first_line;
     const cap = ctx.limits.logLinesKeptPerSync;
     const slack = Math.max(1000, Math.floor(cap / 10));

@@ -51,7 +51,8 @@ function createFollower(tenant: string, deployment: string) {
       pending.delete(next.seq);
       applied.push(next);
     }
-    if (pending.size > 0) void replay();
+    // A replay cut short by the service going away is redone by the next join, as a real client would.
+    if (pending.size > 0) void replay().catch(() => undefined);
   }
   async function replay(): Promise<void> {
     for (let s = session; s !== null; ) {

@@ -314,3 +314,35 @@ describe("binary payloads across serializers", () => {
     for (const c of [sub, mp, cb]) c.close();
   });
 });
+
+describe("holding sessions until the embedding service admits them", () => {
+  it("welcomes role trusted at once and everyone else only after admit()", async () => {
+    const held = await startRouter({ anonymous: { role: "user" }, holdUntilAdmitted: true });
+    try {
+      const service = held.router.issueTrustedTicket("svc");
+      const early = await RawClient.open(held.url, "json");
+      const earlyJoin = early.join();
+      let earlyWelcomed = false;
+      void earlyJoin.then(() => (earlyWelcomed = true));
+      const trusted = await RawClient.open(held.url, "json");
+      const welcome = await trusted.join({ authid: service.authid, ticket: service.ticket });
+      expect(welcome[0]).toBe(2);
+      // The trusted session registers while the anonymous one still waits for its WELCOME.
+      trusted.send([64, 1, {}, "com.example.ready"]);
+      expect((await trusted.next((m) => m[0] === 65))[1]).toBe(1);
+      await sleep(100);
+      expect(earlyWelcomed).toBe(false);
+      held.router.admit();
+      expect((await earlyJoin)[0]).toBe(2);
+      early.send([48, 2, {}, "com.example.ready"]);
+      const invocation = await trusted.next((m) => m[0] === 68);
+      trusted.send([70, invocation[1], {}, ["up"]]);
+      expect((await early.next((m) => m[0] === 50))[3]).toEqual(["up"]);
+      const late = await RawClient.open(held.url, "json");
+      expect((await late.join())[0]).toBe(2);
+      for (const c of [early, trusted, late]) c.close();
+    } finally {
+      await held.router.close();
+    }
+  });
+});
