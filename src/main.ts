@@ -231,14 +231,18 @@ function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-function printDemo(url: string, config: ServiceConfig, principals: readonly { authid: string; role: string; tenant?: string; ticket?: string }[]): void {
+function printDemo(url: string, config: ServiceConfig, principals: readonly { authid: string; role: string; tenant?: string }[]): void {
+  // Tickets are credentials: they stay in the file (mode 600) and are never printed or logged.
+  const path = /^[\w./-]+$/.test(config.principalsPath) ? config.principalsPath : `'${config.principalsPath.replace(/'/g, "'\\''")}'`;
   const lines = [
     "",
-    `First start: wrote demo principals to ${config.principalsPath}`,
-    `Connect a WAMP client to ${url} (realm ${config.realm}) with ticket authentication:`,
-    ...principals.map((p) => `  authid ${p.authid.padEnd(11)} role ${p.role.padEnd(8)}${p.tenant ? ` tenant ${p.tenant.padEnd(5)}` : "             "} ticket ${p.ticket ?? ""}`),
+    `First start: wrote demo principals (authid, role, tenant, ticket) to ${config.principalsPath}`,
+    `Connect a WAMP client to ${url} (realm ${config.realm}) with ticket authentication as one of:`,
+    ...principals.map((p) => `  ${p.authid.padEnd(11)} role ${p.role}${p.tenant ? `, tenant ${p.tenant}` : ""}`),
     "Try the CLI in another terminal:",
-    `  FEDIVERSITY_AUTHID=acme-admin FEDIVERSITY_TICKET=<ticket> npm run cli -- submit mastodon --config examples/configs/mastodon.json --watch`,
+    "  export FEDIVERSITY_AUTHID=acme-admin",
+    `  export FEDIVERSITY_TICKET=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).find((p) => p.authid === "acme-admin").ticket' ${path})`,
+    "  npm run cli -- submit mastodon --config examples/configs/mastodon.json --watch",
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -15,6 +15,7 @@ import { EvalFailedError } from "../eval/index.js";
 import type { ServiceMetrics } from "../metrics.js";
 import type { RioClient, TerminalRioEvent } from "../rio/index.js";
 import type { NewLogLine, Store, SyncRecord } from "../store/index.js";
+import { findUnrecordedBuild } from "./adopt-build.js";
 import { createBuildRecorder } from "./build-recorder.js";
 import { settleForgottenBuild } from "./settle-build.js";
 import type { Slots } from "./slots.js";
@@ -214,29 +215,37 @@ async function build(
       outcome = await deps.rio.follow(record.buildId, { since: record.rioSequence, signal: both, onEvent: (e) => recorder.record(e) });
     } else {
       if (!dag) throw new AppError("internal", "a build without a build id needs its derivation graph");
-      if (deps.copyInputs) await deps.copyInputs(dag, record.tenant, both);
-      await retryWhileUnavailable(() => deps.ensureTenant(record.tenant), both);
-      const submitted = await deps.rio.submit(
-        {
-          dag,
-          tenant: record.tenant,
-          priority: record.priority,
-          buildTimeoutSecs: Math.ceil(deps.timeouts.buildMs / 1000),
-        },
-        { signal: both },
-      );
-      // Durable before anything else: after a crash from here on, the build is re-attached, never resubmitted.
-      try {
-        deps.store.recordBuildSubmitted(record.id, submitted.buildId);
-      } catch (err) {
-        // Superseded or cancelled while the submit was on its way: the interrupt found no build id
-        // to cancel, so cancel the build here rather than leave it to rio's orphan timeout.
-        submitted.close();
-        await deps.rio.cancel(submitted.buildId, signal.aborted ? "interrupted" : "not recorded").catch(() => false);
-        throw err;
+      const adopted = record.submitAttempted ? await retryWhileUnavailable(() => findUnrecordedBuild(deps.rio, deps.store, record, dag), both) : null;
+      if (adopted !== null) {
+        deps.store.recordBuildSubmitted(record.id, adopted);
+        log.info({ buildId: adopted }, "adopted the build submitted before the restart (its id had not been stored)");
+        outcome = await deps.rio.follow(adopted, { since: 0, signal: both, onEvent: (e) => recorder.record(e) });
+      } else {
+        if (deps.copyInputs) await deps.copyInputs(dag, record.tenant, both);
+        await retryWhileUnavailable(() => deps.ensureTenant(record.tenant), both);
+        deps.store.recordSubmitAttempt(record.id);
+        const submitted = await deps.rio.submit(
+          {
+            dag,
+            tenant: record.tenant,
+            priority: record.priority,
+            buildTimeoutSecs: Math.ceil(deps.timeouts.buildMs / 1000),
+          },
+          { signal: both },
+        );
+        // Durable before anything else: after a crash from here on, the build is re-attached, never resubmitted.
+        try {
+          deps.store.recordBuildSubmitted(record.id, submitted.buildId);
+        } catch (err) {
+          // Superseded or cancelled while the submit was on its way: the interrupt found no build id
+          // to cancel, so cancel the build here rather than leave it to rio's orphan timeout.
+          submitted.close();
+          await deps.rio.cancel(submitted.buildId, signal.aborted ? "interrupted" : "not recorded").catch(() => false);
+          throw err;
+        }
+        log.info({ buildId: submitted.buildId }, "build submitted");
+        outcome = await submitted.follow({ signal: both, onEvent: (e) => recorder.record(e) });
       }
-      log.info({ buildId: submitted.buildId }, "build submitted");
-      outcome = await submitted.follow({ signal: both, onEvent: (e) => recorder.record(e) });
     }
     recorder.flush();
     if (recordError) throw recordError;

@@ -23,6 +23,21 @@ export function recordBuildSubmitted(ctx: StoreContext, syncId: string, buildId:
   });
 }
 
+/** Marks that the sync's build is about to be handed to rio (durable before the submit). */
+export function recordSubmitAttempt(ctx: StoreContext, syncId: string): void {
+  ctx.write(() => {
+    const row = requireSync(ctx, syncId);
+    const r = ctx.stmt("UPDATE syncs SET submit_attempted = 1 WHERE n = ? AND state = 'building' AND build_id IS NULL").run(row.n);
+    if (r.changes === 0) throw new AppError("conflict", `sync ${syncId} is ${row.state}${row.build_id ? ` with build ${row.build_id}` : ""}, not building without a build`);
+  });
+}
+
+/** The sync (of any tenant) that recorded this rio build id, if any. */
+export function syncOfBuild(ctx: StoreContext, buildId: string): string | null {
+  const row = ctx.stmt("SELECT id FROM syncs WHERE build_id = ?").get(buildId) as { id: string } | undefined;
+  return row?.id ?? null;
+}
+
 /** Remembers the last rio event sequence applied (never moves backwards). No event. */
 export function recordRioSequence(ctx: StoreContext, syncId: string, sequence: number): void {
   recordSyncProgress(ctx, syncId, { rioSequence: sequence });

@@ -47,6 +47,7 @@ export interface SyncRow {
   cancel_reason: string | null;
   generation: number | null;
   build_id: string | null;
+  submit_attempted: number;
   rio_sequence: number;
   build_total: number;
   build_completed: number;
@@ -63,7 +64,7 @@ export interface SyncRow {
 export const SYNC_COLUMNS = `s.n, s.id, s.deployment_id, d.tenant, d.name AS deployment, s.kind, s.mode, s.priority, s.state,
   s.request_id, s.deployment_type, s.config_hash, s.rollback_generation, s.submitted_at, s.started_at, s.finished_at,
   s.error_code, s.error_message, s.error_derivation, s.superseded_by, s.cancel_reason, s.generation, s.build_id,
-  s.rio_sequence, s.build_total, s.build_completed, s.build_cached, s.build_running, s.build_failed, s.build_queued,
+  s.submit_attempted, s.rio_sequence, s.build_total, s.build_completed, s.build_cached, s.build_running, s.build_failed, s.build_queued,
   s.build_critical_path_secs, s.log_next_line, s.log_first_line`;
 export const SYNC_FROM = "FROM syncs s JOIN deployments d ON d.id = s.deployment_id";
 
@@ -91,6 +92,8 @@ export interface SyncRecord {
   /** The generation a rollback re-applies, else null. */
   readonly rollbackGeneration: number | null;
   readonly buildId: string | null;
+  /** The build was handed to rio at least once (its id may not have reached us). */
+  readonly submitAttempted: boolean;
   /** The last rio event sequence recorded for this sync's build (0 = none). */
   readonly rioSequence: number;
   readonly submittedAt: string;
@@ -156,6 +159,7 @@ export function syncRecordOf(row: SyncRow, configuration: string | null): SyncRe
     configuration: configuration === null ? null : (JSON.parse(configuration) as unknown),
     rollbackGeneration: row.rollback_generation,
     buildId: row.build_id,
+    submitAttempted: row.submit_attempted === 1,
     rioSequence: row.rio_sequence,
     submittedAt: row.submitted_at,
     startedAt: row.started_at,

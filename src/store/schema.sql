@@ -73,7 +73,7 @@ CREATE TABLE syncs (
   error_derivation    TEXT,
   superseded_by       TEXT,
   cancel_reason       TEXT,
-  generation          INTEGER, build_id TEXT, rio_sequence INTEGER NOT NULL DEFAULT 0, build_total INTEGER NOT NULL DEFAULT 0, build_completed INTEGER NOT NULL DEFAULT 0, build_cached INTEGER NOT NULL DEFAULT 0, build_running INTEGER NOT NULL DEFAULT 0, build_failed INTEGER NOT NULL DEFAULT 0, build_queued INTEGER NOT NULL DEFAULT 0, build_critical_path_secs INTEGER, log_next_line INTEGER NOT NULL DEFAULT 0, log_first_line INTEGER NOT NULL DEFAULT 0,
+  generation          INTEGER, build_id TEXT, rio_sequence INTEGER NOT NULL DEFAULT 0, build_total INTEGER NOT NULL DEFAULT 0, build_completed INTEGER NOT NULL DEFAULT 0, build_cached INTEGER NOT NULL DEFAULT 0, build_running INTEGER NOT NULL DEFAULT 0, build_failed INTEGER NOT NULL DEFAULT 0, build_queued INTEGER NOT NULL DEFAULT 0, build_critical_path_secs INTEGER, log_next_line INTEGER NOT NULL DEFAULT 0, log_first_line INTEGER NOT NULL DEFAULT 0, submit_attempted INTEGER NOT NULL DEFAULT 0 CHECK (submit_attempted IN (0, 1)),
   CHECK (kind = 'teardown' OR configuration IS NOT NULL),
   CHECK ((finished_at IS NULL) = (state IN ('queued', 'evaluating', 'building', 'deploying', 'destroying')))
 );
@@ -81,6 +81,8 @@ CREATE TABLE syncs (
 CREATE INDEX deployments_by_state ON deployments (state, tenant, name);
 
 CREATE INDEX log_lines_by_derivation ON log_lines (sync_n, derivation, line) WHERE derivation IS NOT NULL;
+
+CREATE INDEX syncs_by_build_id ON syncs (build_id) WHERE build_id IS NOT NULL;
 
 CREATE UNIQUE INDEX syncs_by_request_id ON syncs (deployment_id, request_id) WHERE request_id IS NOT NULL;
 

@@ -25,7 +25,7 @@ import type { QueueCounts } from "./queue.js";
 import { keepEverything, sweepRetention } from "./retention.js";
 import type { RetentionSettings, SweepResult } from "./retention.js";
 import type { DeploymentView, SyncRecord, SyncView } from "./rows.js";
-import { recordBuildSubmitted, recordRioSequence, recordSyncProgress } from "./build-progress.js";
+import { recordBuildSubmitted, recordRioSequence, recordSubmitAttempt, recordSyncProgress, syncOfBuild } from "./build-progress.js";
 import type { SyncProgress } from "./build-progress.js";
 import { submitSync, submitSyncs } from "./submit-sync.js";
 import type { SubmitManyItem, SubmitSyncInput, SubmitSyncResult } from "./submit-sync.js";
@@ -66,6 +66,10 @@ export interface Store {
   cancelSyncs(input: CancelSyncsInput): CancelSyncsResult;
   /** Records the rio build id of a building sync. Event: build.submitted. */
   recordBuildSubmitted(syncId: string, buildId: string): StoredEvent[];
+  /** Marks that the build is about to be handed to rio; conflict unless building without a build id. */
+  recordSubmitAttempt(syncId: string): void;
+  /** The sync that recorded this rio build id, if any. */
+  syncOfBuild(buildId: string): string | null;
   /** Remembers the last rio event sequence applied. No event. */
   recordRioSequence(syncId: string, sequence: number): void;
   /** Counters, rio sequence and derived events of an in-flight sync, in one transaction. */
@@ -123,6 +127,8 @@ export function openStore(options: StoreOptions): Store {
     finishSync: (syncId, input) => finishSync(ctx, syncId, input),
     cancelSyncs: (input) => cancelSyncs(ctx, input),
     recordBuildSubmitted: (syncId, buildId) => recordBuildSubmitted(ctx, syncId, buildId),
+    recordSubmitAttempt: (syncId) => recordSubmitAttempt(ctx, syncId),
+    syncOfBuild: (buildId) => syncOfBuild(ctx, buildId),
     recordRioSequence: (syncId, sequence) => recordRioSequence(ctx, syncId, sequence),
     recordSyncProgress: (syncId, progress) => recordSyncProgress(ctx, syncId, progress),
     appendLogLines: (syncId, lines) => appendLogLines(ctx, syncId, lines),
