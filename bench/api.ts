@@ -297,6 +297,7 @@ async function main(): Promise<void> {
       await subs.ready;
       const n = 60_000;
       const base = subs.min;
+      await scheduler.inject(buildId, 0, "progress"); // a fresh CPU reading from the scheduler child
       const cpuBefore = { subs: subs.cpuMs, scheduler: scheduler.cpuMs };
       const m = await measured(async () => {
         const injecting = (async () => {
@@ -331,6 +332,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
       const linesPerEvent = Number(process.env.BENCH_LINES_PER_EVENT ?? 64);
       const n = 2_048 * 100;
+      await scheduler.inject(buildId, 0, "log");
       const cpuBefore = { follower: follower.cpuMs, scheduler: scheduler.cpuMs };
       const m = await measured(async () => {
         const injecting = (async () => {
