@@ -213,6 +213,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     async stop() {
       clearInterval(sweep);
       await runner.stop();
+      // Clients get a clean GOODBYE (and reconnect) rather than no_such_procedure while the API leaves.
+      router?.dismissClients();
       await component.close();
       await router?.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));

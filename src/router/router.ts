@@ -89,6 +89,11 @@ export interface Router {
   issueTrustedTicket(authid?: string): TrustedCredential;
   /** Lets held sessions (see `holdUntilAdmitted`) and all later ones join. */
   admit(): void;
+  /**
+   * Ends every session but role `trusted` with GOODBYE `wamp.close.system_shutdown` and holds new
+   * ones again: a stopping service does this before it unregisters its procedures.
+   */
+  dismissClients(): void;
   revokeTrustedTicket(authid: string): void;
   clearAuthorizationCache(): void;
   /**
@@ -198,6 +203,10 @@ export function createRouter(options: RouterOptions = {}): Router {
     admit() {
       admitted = true;
       for (const join of held.splice(0)) join();
+    },
+    dismissClients() {
+      admitted = false;
+      for (const session of endpoint.sessions) if (session.authrole !== "trusted") session.shutdown();
     },
     clearAuthorizationCache() {
       for (const realm of realms.values()) realm.authorizer.clearCache();

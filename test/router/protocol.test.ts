@@ -329,7 +329,8 @@ describe("holding sessions until the embedding service admits them", () => {
       expect(welcome[0]).toBe(2);
       // The trusted session registers while the anonymous one still waits for its WELCOME.
       trusted.send([64, 1, {}, "com.example.ready"]);
-      expect((await trusted.next((m) => m[0] === 65))[1]).toBe(1);
+      const registered = await trusted.next((m) => m[0] === 65);
+      expect(registered[1]).toBe(1);
       await sleep(100);
       expect(earlyWelcomed).toBe(false);
       held.router.admit();
@@ -340,7 +341,19 @@ describe("holding sessions until the embedding service admits them", () => {
       expect((await early.next((m) => m[0] === 50))[3]).toEqual(["up"]);
       const late = await RawClient.open(held.url, "json");
       expect((await late.join())[0]).toBe(2);
-      for (const c of [early, trusted, late]) c.close();
+
+      // A stopping service dismisses its clients before it unregisters: they get a clean GOODBYE,
+      // the trusted session stays, and newcomers are held again.
+      held.router.dismissClients();
+      for (const c of [early, late]) expect((await c.next((m) => m[0] === 6))[2]).toBe("wamp.close.system_shutdown");
+      trusted.send([66, 3, registered[2]]); // UNREGISTER still answered: the trusted session was kept
+      expect((await trusted.next((m) => m[0] === 67))[1]).toBe(3);
+      const after = await RawClient.open(held.url, "json");
+      let afterWelcomed = false;
+      void after.join().then(() => (afterWelcomed = true), () => undefined);
+      await sleep(100);
+      expect(afterWelcomed).toBe(false);
+      for (const c of [early, trusted, late, after]) c.close();
     } finally {
       await held.router.close();
     }
