@@ -11,6 +11,7 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   readonly phaseDuration: Histogram<"phase" | "outcome">;
   readonly rioReattaches: Counter;
+  readonly rioBuildsAdopted: Counter;
   readonly eventsPublished: Counter;
   readonly eventsStored: Counter;
   readonly wampSessions: Gauge;
@@ -47,6 +48,11 @@ export function createServiceMetrics(): ServiceMetrics {
     help: "WatchBuild re-attachments after a lost or ended stream.",
     registers: [registry],
   });
+  const rioBuildsAdopted = new Counter({
+    name: "fediversity_rio_builds_adopted_total",
+    help: "Builds rio accepted before a crash and adopted on recovery (their ids had not been stored).",
+    registers: [registry],
+  });
   const eventsPublished = new Counter({
     name: "fediversity_events_published_total",
     help: "Domain events published on WAMP topics (after being stored).",
@@ -70,6 +76,7 @@ export function createServiceMetrics(): ServiceMetrics {
     registry,
     phaseDuration,
     rioReattaches,
+    rioBuildsAdopted,
     eventsPublished,
     eventsStored,
     wampSessions,

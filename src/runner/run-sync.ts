@@ -218,6 +218,7 @@ async function build(
       const adopted = record.submitAttempted ? await retryWhileUnavailable(() => findUnrecordedBuild(deps.rio, deps.store, record, dag), both) : null;
       if (adopted !== null) {
         deps.store.recordBuildSubmitted(record.id, adopted);
+        deps.metrics?.rioBuildsAdopted.inc();
         log.info({ buildId: adopted }, "adopted the build submitted before the restart (its id had not been stored)");
         outcome = await deps.rio.follow(adopted, { since: 0, signal: both, onEvent: (e) => recorder.record(e) });
       } else {

@@ -58,6 +58,9 @@ it("adopts the build rio accepted when its id was never stored", { timeout: 90_0
   const submissions = events.filter((e) => e.type === "build.submitted");
   expect(submissions.map((e) => e.data.build_id)).toEqual([buildId]);
 
+  const metrics = await (await fetch(`${engine.service.httpUrl}/metrics`)).text();
+  expect(metrics).toMatch(/^fediversity_rio_builds_adopted_total 1$/m);
+
   // rio ran exactly one build for the tenant, and it succeeded (it was not cancelled as an orphan).
   const rio = createRioClient({ url: sched.url });
   try {
