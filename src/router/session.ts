@@ -300,7 +300,7 @@ export class WampSession implements Peer {
     else {
       // The handshake timer keeps running while held: a router never admitting cannot hold for ever.
       this.host.whenAdmitted(() => {
-        if (this.state.kind === "authenticating" || this.state.kind === "awaiting-hello") this.join(w);
+        if (this.state.kind === "authenticating") this.join(w);
       });
     }
   }

@@ -31,17 +31,15 @@ export async function* followLogLines(
   readPage: (sinceLine: number, limit: number) => LogsResult,
 ): AsyncGenerator<LogsResult> {
   const held: LogLine[] = [];
-  let overflowed = false;
   let wakeUp: (() => void) | null = null;
   // The store must be read next: the sync ended, or lines were committed that are not held. Set
-  // even while a page is being yielded, so no announcement is missed.
+  // even while a page is being yielded, so no announcement is missed. Until that read (which covers
+  // everything committed before it) nothing more is held.
   let mustRead = false;
   const onCommit = (lines: readonly LogLine[] | null): void => {
     if (lines === null || input.derivation !== undefined) mustRead = true;
-    else if (!overflowed) {
+    else if (!mustRead) {
       if (held.length + lines.length > maxHeldLines) {
-        // Stop holding until the next read, which covers everything committed before it.
-        overflowed = true;
         mustRead = true;
         held.length = 0;
       } else for (const l of lines) held.push(l);
@@ -63,7 +61,6 @@ export async function* followLogLines(
         page = { lines, next_line: (lines.at(-1) as LogLine).line + 1, complete: false };
       } else {
         mustRead = false;
-        overflowed = false;
         held.length = 0;
         start = 0;
         page = readPage(since, input.limit);

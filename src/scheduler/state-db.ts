@@ -4,6 +4,7 @@
  * in-process. All writes are synchronous better-sqlite3 statements.
  */
 import Database from "better-sqlite3";
+import { rowInserter } from "../sqlite-insert.js";
 
 export type BuildStateName = "pending" | "active" | "succeeded" | "failed" | "cancelled";
 
@@ -67,6 +68,8 @@ CREATE TABLE IF NOT EXISTS build_events (
 
 export type StateDb = ReturnType<typeof openStateDb>;
 
+const insertEvents = rowInserter("build_events", ["build_id", "seq", "event"], "INSERT OR REPLACE");
+
 export function openStateDb(path: string, onPersistError: (err: unknown) => void = () => {}) {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -86,19 +89,12 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
     `UPDATE builds SET state = @state, total = @total, completed = @completed, cached = @cached, error_summary = @error_summary WHERE build_id = @build_id`,
   );
   const updateNode = db.prepare(`UPDATE build_nodes SET status = ?, executor = ? WHERE build_id = ? AND drv_path = ?`);
-  const insertEvent = db.prepare(`INSERT OR REPLACE INTO build_events (build_id, seq, event) VALUES (?, ?, ?)`);
 
   // Like rio's event persister, events are written behind the live stream: queued, then one
   // transaction per turn of the event loop instead of one commit per event. Anything that reads
   // events or moves a build's state writes the queue first, so the rows never lag a state change.
   let queued: [string, number, Buffer][] = [];
-  const chunk = 64;
-  const insertEvents = db.prepare(`INSERT OR REPLACE INTO build_events (build_id, seq, event) VALUES ${Array<string>(chunk).fill("(?, ?, ?)").join(", ")}`);
-  const writeQueued = db.transaction((rows: readonly [string, number, Buffer][]) => {
-    let i = 0;
-    for (; i + chunk <= rows.length; i += chunk) insertEvents.run(rows.slice(i, i + chunk).flat());
-    for (; i < rows.length; i++) insertEvent.run(...(rows[i] as [string, number, Buffer]));
-  });
+  const writeQueued = db.transaction((rows: readonly [string, number, Buffer][]) => insertEvents(db, rows));
   const flushEvents = (): void => {
     if (queued.length === 0) return;
     const rows = queued;

@@ -6,7 +6,7 @@
 import type { EventType, PendingEvent, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
-import { insertRows } from "./bulk-insert.js";
+import { rowInserter } from "../sqlite-insert.js";
 import { requireDeployment } from "./lookups.js";
 
 export interface EventOwner {
@@ -14,6 +14,8 @@ export interface EventOwner {
   readonly tenant: string;
   readonly name: string;
 }
+
+const insertEvents = rowInserter("events", ["deployment_id", "seq", "sync", "type", "at", "data"]);
 
 /** Inside a `write`: stores `pending` for one deployment, in order; returns them as stored. */
 export function appendEvents(ctx: StoreContext, log: WriteLog, owner: EventOwner, pending: readonly PendingEvent[], at: string): StoredEvent[] {
@@ -30,7 +32,7 @@ export function appendEvents(ctx: StoreContext, log: WriteLog, owner: EventOwner
     rows.push([owner.id, seq, e.sync, e.type, at, JSON.stringify(e.data)]);
     stored.push({ seq, tenant: owner.tenant, deployment: owner.name, sync: e.sync, type: e.type, at, data: e.data as Record<string, unknown> });
   }
-  insertRows(ctx, "events", ["deployment_id", "seq", "sync", "type", "at", "data"], rows);
+  insertEvents(ctx.db, rows);
   log.events.push(...stored);
   return stored;
 }

@@ -9,7 +9,7 @@
 import { isTerminalSyncState } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { LogLine, LogSource, StoreContext } from "./context.js";
-import { insertRows } from "./bulk-insert.js";
+import { rowInserter } from "../sqlite-insert.js";
 import { findSync, requireSync } from "./lookups.js";
 
 /** Longest stored log line, in UTF-16 code units; longer lines are split. */
@@ -27,6 +27,8 @@ export interface AppendLogResult {
   readonly nextLine: number;
 }
 
+const insertLogLines = rowInserter("log_lines", ["sync_n", "line", "source", "derivation", "text"]);
+
 export function appendLogLines(ctx: StoreContext, syncId: string, lines: readonly NewLogLine[]): AppendLogResult {
   return ctx.write((log) => {
     const row = requireSync(ctx, syncId);
@@ -43,7 +45,7 @@ export function appendLogLines(ctx: StoreContext, syncId: string, lines: readonl
         line += 1;
       }
     }
-    insertRows(ctx, "log_lines", ["sync_n", "line", "source", "derivation", "text"], stored.map((r) => [row.n, r.line, r.source, r.derivation, r.text]));
+    insertLogLines(ctx.db, stored.map((r) => [row.n, r.line, r.source, r.derivation, r.text]));
     let first = row.log_first_line;
     const cap = ctx.limits.logLinesKeptPerSync;
     const slack = Math.max(1000, Math.floor(cap / 10));
