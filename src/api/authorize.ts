@@ -1,5 +1,5 @@
 /**
- * The static authorization table of api.md, as a Crossbar-shaped authorizer:
+ * The static authorization table of docs/api.md, as a Crossbar-shaped authorizer:
  * `authorize(session, uri, action, options) → { allow, disclose, cache }`. The embedded router can
  * call it in-process; registered as a WAMP procedure it serves as Crossbar.io's dynamic authorizer.
  *
@@ -7,7 +7,7 @@
  * - `panel`, `operator`, `tenant`: call every API procedure. The router lets `queue.status`
  *   through for all three so that the procedure itself refuses non-operators with the contract's
  *   `fediversity.error.not_authorized` (a router denial would be `wamp.error.not_authorized`,
- *   which clients coding against api.md do not expect); the same goes for a tenant naming another
+ *   which clients coding against docs/api.md do not expect); the same goes for a tenant naming another
  *   tenant. Panel and operator subscribe to anything under `fediversity.*`.
  * - `tenant` (authextra.tenant): subscribe only to topics whose tenant segment is its own (see
  *   `topicIsTenants`).

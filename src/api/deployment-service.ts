@@ -2,7 +2,7 @@
  * The port between the WAMP edge and the engine. The engine implements it; `registerApi` calls it
  * with inputs that are already validated (zod, at the edge) and tenant-resolved (the caller's own
  * tenant, or the `tenant` a panel/operator session named). Every method returns exactly the
- * api.md result shape for its procedure and throws `AppError` (not_found, conflict,
+ * docs/api.md result shape for its procedure and throws `AppError` (not_found, conflict,
  * resource_exhausted, unavailable, ...) for anything else; the edge maps it to
  * `fediversity.error.<code>`.
  */

@@ -1,5 +1,5 @@
 /**
- * The result shapes of the API contract (/work/shared/api.md), exactly as clients receive them in
+ * The result shapes of the API contract (docs/api.md), exactly as clients receive them in
  * `args[0]`: snake_case keys, RFC 3339 strings, `null` rather than missing values.
  */
 import type {
@@ -63,7 +63,7 @@ export interface CancelResult {
   readonly refused: readonly { readonly sync: string; readonly reason: string }[];
 }
 
-/** An event as stored and published (api.md "Topics"). */
+/** An event as stored and published (docs/api.md "Topics"). */
 export type DeploymentEvent = StoredEvent;
 
 export interface EventsResult {

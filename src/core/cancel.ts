@@ -1,5 +1,5 @@
 /**
- * Cancel rules (api.md `deployment.cancel`): without a sync id, the in-flight sync and every queued
+ * Cancel rules (docs/api.md `deployment.cancel`): without a sync id, the in-flight sync and every queued
  * sync are cancelled; with one, only that sync. A sync that is `deploying` or `destroying` is refused
  * with reason "deploying" (a deploy is never interrupted); an already finished sync is refused with
  * reason "terminal". Events per cancelled sync: `sync.state`, `sync.finished` (with the reason),

@@ -1,5 +1,5 @@
 /**
- * Domain events (api.md "Topics"). Core functions return them as `PendingEvent`s; the store gives
+ * Domain events (docs/api.md "Topics"). Core functions return them as `PendingEvent`s; the store gives
  * each its per-deployment `seq` and time and writes it in the same transaction as the change that
  * caused it. Field names inside `data` are the wire names (snake_case).
  */
@@ -64,7 +64,7 @@ export type PendingEvent = {
   [T in EventType]: { readonly type: T; readonly sync: string | null; readonly data: EventShapes[T] };
 }[EventType];
 
-/** An event as stored and published: exactly the api.md event shape. */
+/** An event as stored and published: exactly the docs/api.md event shape. */
 export interface StoredEvent {
   readonly seq: number;
   readonly tenant: string;

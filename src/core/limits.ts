@@ -1,4 +1,4 @@
-/** Service limits (api.md "Limits"); defaults here, overridable by configuration. */
+/** Service limits (docs/api.md "Limits"); defaults here, overridable by configuration. */
 export interface Limits {
   /** Non-terminal (queued or in flight) syncs per deployment; one more is `resource_exhausted`. */
   readonly maxNonTerminalSyncs: number;

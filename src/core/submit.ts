@@ -1,5 +1,5 @@
 /**
- * Submit rules (api.md "Submit modes"), step by step:
+ * Submit rules (docs/api.md "Submit modes"), step by step:
  * 1. A `request_id` already used for this deployment returns that first sync; nothing else happens.
  * 2. `replace` (default) supersedes every `queued` sync and the in-flight sync if it is still
  *    `evaluating` or `building`. A sync `deploying` or `destroying` is never interrupted: the new

@@ -8,12 +8,12 @@ import type { BuildCounters } from "./events.js";
 import type { SyncError } from "./sync-error.js";
 import type { SubmitMode, SyncKind, SyncState } from "./sync-state.js";
 
-/** The build part of the sync view (api.md), null until a rio build was submitted. */
+/** The build part of the sync view (docs/api.md), null until a rio build was submitted. */
 export interface BuildView extends BuildCounters {
   readonly build_id: string;
 }
 
-/** The sync view of api.md, exactly. */
+/** The sync view of docs/api.md, exactly. */
 export interface SyncView {
   readonly sync: string;
   readonly deployment: string;
@@ -34,7 +34,7 @@ export interface SyncView {
   readonly superseded_by: string | null;
 }
 
-/** The deployment view of api.md; `queue` is omitted in `listDeployments`. */
+/** The deployment view of docs/api.md; `queue` is omitted in `listDeployments`. */
 export interface DeploymentView {
   readonly deployment: string;
   readonly tenant: string;

@@ -1,4 +1,4 @@
-/** The deployers' public surface (see /work/notes/deploy.md). */
+/** The deployers' public surface. */
 export { deployerConfigSchema, type DeployerConfig, type DeployerKind } from "./config.js";
 export { createDeployer } from "./create-deployer.js";
 export { createLocalDeployer } from "./local-deployer.js";

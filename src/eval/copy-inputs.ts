@@ -1,5 +1,5 @@
 /**
- * Puts what rio's builders fetch from rio-store into the target store (contract §5.4): every .drv
+ * Puts what rio's builders fetch from rio-store into the target store (docs/rio-build.md, behaviour 13): every .drv
  * that is not inlined in the DAG and every `inputSrcs` path. Paths the store already has are
  * skipped (one batched validity check against it first); `nix copy --derivation` then copies the
  * rest with their references.

@@ -1,5 +1,5 @@
 /**
- * Builds the derivation DAG from .drv files the way rio-gateway does (rio-build contract §5):
+ * Builds the derivation DAG from .drv files the way rio-gateway does (docs/rio-build.md, "What we send"):
  * a BFS over inputDrvs from the roots, nodes deduplicated by path, one edge per (parent,
  * inputDrv), per-node fields from the ATerm, and the .drv text inlined for nodes whose outputs
  * are missing (≤ 64 KiB each, ≤ 16 MiB in all; always for needs_resolve nodes).

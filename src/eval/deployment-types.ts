@@ -289,7 +289,7 @@ export function validateConfiguration(type: DeploymentType, configuration: unkno
   }
 }
 
-/** The api.md `schema.get` result: every type (or the one named) with its description and schema. */
+/** The docs/api.md `schema.get` result: every type (or the one named) with its description and schema. */
 export function describeDeploymentTypes(
   types: DeploymentTypes,
   name?: string,

@@ -62,7 +62,7 @@ export interface PlanNode {
   readonly cached: boolean;
 }
 
-/** The api.md `deployment.plan` result. */
+/** The docs/api.md `deployment.plan` result. */
 export interface Plan {
   readonly derivations: number;
   readonly to_build: number;

@@ -1,6 +1,6 @@
 /**
  * followBuild's sequence rules on hand-made wire events. The local scheduler never re-sends a
- * terminal event with sequence == since (rio does, contract §2.3), so that case is fed directly
+ * terminal event with sequence == since (rio does, docs/rio-build.md behaviour 2), so that case is fed directly
  * through the stream seam here; the network paths are covered in test/rio/.
  */
 import { create } from "@bufbuild/protobuf";

@@ -1,7 +1,7 @@
 /**
  * Staying attached to a build: deliver every event once, in order, until a terminal event,
  * re-attaching with WatchBuild(since_sequence = last seen) whenever the stream breaks or ends
- * without one (contract §4 rules 3, 4, 7).
+ * without one (docs/rio-build.md, client rules 4, 5 and 7).
  */
 import type { Logger } from "pino";
 import type { BuildEvent } from "../../generated/build_types_pb.js";
@@ -78,7 +78,7 @@ export async function followBuild(deps: FollowDeps, opts: FollowOptions): Promis
           const seq = Number(msg.sequence);
           const c = msg.event.case;
           if (c === "completed" || c === "failed" || c === "cancelled") {
-            // Never dropped on sequence: a replayed terminal may carry seq == since (§4 rule 7).
+            // Never dropped on sequence: a replayed terminal may carry seq == since (docs/rio-build.md, behaviour 2).
             const ev = toRioEvent(msg) as TerminalRioEvent;
             const delivering = deliver(onEvent, ev, stream);
             if (delivering !== undefined) await delivering;

@@ -1,6 +1,6 @@
 /**
  * Opens a server-streaming call and waits for its response headers, with a bound on that wait
- * only: builds run for hours, so the stream itself never gets a deadline (contract §4 rule 5).
+ * only: builds run for hours, so the stream itself never gets a deadline (docs/rio-build.md, client rule 8).
  */
 import type { DescMessage, DescMethodServerStreaming, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";

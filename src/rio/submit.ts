@@ -1,7 +1,7 @@
 /**
  * SubmitBuild: wait (bounded) for the x-rio-build-id header, retrying only the failures that
  * prove nothing was created; once the header is in, the build exists and is never resubmitted
- * (contract §4 rules 1-3).
+ * (docs/rio-build.md, client rules 2 and 3).
  */
 import type { Logger } from "pino";
 import type { BuildEvent } from "../../generated/build_types_pb.js";

@@ -1,6 +1,6 @@
 /**
  * Embedded WAMP v2 router (basic + parts of the advanced profile) with Crossbar-shaped
- * authentication and authorization. See /work/notes/router.md for the API contract.
+ * authentication and authorization. Its scope: docs/architecture.md, "The router's scope".
  */
 export { createRouter, type AuthorizersByRole, type AuthorizerSpec, type ListenOptions, type Router, type RouterOptions, type TrustedCredential } from "./router.js";
 export { ErrorUri, WampError } from "./errors.js";

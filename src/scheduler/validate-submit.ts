@@ -1,5 +1,5 @@
 /**
- * SubmitBuild input checks, in rio-build's order and with its limits (contract §2.9, §2.10).
+ * SubmitBuild input checks, in rio-build's order and with its limits (docs/rio-build.md, behaviour 7).
  * Returns the deduplicated nodes and edges; anything wrong is an INVALID_ARGUMENT ConnectError.
  */
 import { Code, ConnectError } from "@connectrpc/connect";

@@ -1,4 +1,4 @@
-/** The SQLite store: see store.ts (openStore) and /work/notes/store.md. */
+/** The SQLite store: see store.ts (openStore); its guarantees are in docs/architecture.md. */
 export { openStore } from "./store.js";
 export type { Store, StoreOptions } from "./store.js";
 export type { CommitBatch, CommitListener, LogBatch, LogLine, LogSource } from "./context.js";

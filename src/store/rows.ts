@@ -1,5 +1,5 @@
 /**
- * Rows as read from SQLite and their mapping to the api.md views and to the runner's SyncRecord.
+ * Rows as read from SQLite and their mapping to the docs/api.md views and to the runner's SyncRecord.
  */
 import type { DeploymentFacts, DeploymentState, PriorityClass, SubmitMode, SyncError, SyncErrorCode, SyncFlow, SyncKind, SyncState } from "../core/index.js";
 import { isTerminalSyncState, syncFlowOf } from "../core/index.js";

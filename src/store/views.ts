@@ -1,4 +1,4 @@
-/** The api.md views: sync view, deployment view, and the paginated deployment list. */
+/** The docs/api.md views: sync view, deployment view, and the paginated deployment list. */
 import type { DeploymentState } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext } from "./context.js";

@@ -1,5 +1,5 @@
 /**
- * api.md: `build.logs` with `follow: true` streams "until the sync is terminal or the call is
+ * docs/api.md: `build.logs` with `follow: true` streams "until the sync is terminal or the call is
  * cancelled". A caller cancelling mid-follow gets wamp.error.canceled at once and no further
  * progressive results, in every cancel mode, while the sync itself goes on.
  *

@@ -1,5 +1,5 @@
 /**
- * Every procedure and topic of api.md against the real service (store, local scheduler over gRPC,
+ * Every procedure and topic of docs/api.md against the real service (store, local scheduler over gRPC,
  * Nix evaluation and builds, local deployer, runner, embedded router), for two tenants at once:
  * acme and beta each with their own tenant session, and the panel acting for a tenant.
  */
@@ -223,7 +223,7 @@ describe("the API against the real engine", () => {
     expect(seen.sort()).toEqual(all.deployments.map((d) => `${d.tenant}/${d.deployment}`).sort());
   });
 
-  it("supersedes, enqueues and deduplicates by request_id as api.md says", async () => {
+  it("supersedes, enqueues and deduplicates by request_id as docs/api.md says", async () => {
     const acme = await as("acme");
     const dep = "modes";
     const a = await acme.call<SubmitResult>("fediversity.deployment.submit", { deployment: dep, deployment_type: "e2e", configuration: { salt: freshSalt(), build_sleep_secs: 60 }, request_id: "req-a" });

@@ -1,5 +1,5 @@
 /**
- * The replay guarantee of api.md: a client that subscribes, replays `deployment.events` from its
+ * The replay guarantee of docs/api.md: a client that subscribes, replays `deployment.events` from its
  * last seen seq and drops duplicates by seq misses nothing and sees nothing twice, across its own
  * disconnects and across a restart of the service (a child process stopped and started again on
  * the same port and data dir).

@@ -235,7 +235,7 @@ describe("teardown and rollback", () => {
     expect(marker?.configuration.label).toBe("first");
     const states = (await api.allEvents(d)).filter((e) => e.sync === rb.sync.sync && e.type === "sync.state").map((e) => e.data.to);
     expect(states).toEqual(["deploying", "succeeded"]);
-    // A successful apply (rollback included) makes a new generation (api.md): 3, with generation 1's
+    // A successful apply (rollback included) makes a new generation (docs/api.md): 3, with generation 1's
     // configuration and outputs.
     const view = await api.get(d);
     expect(view).toMatchObject({ state: "active", generation: 3, last: { sync: rb.sync.sync, config_hash: g1.sync.config_hash } });

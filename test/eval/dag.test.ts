@@ -19,7 +19,7 @@ interface ShowDrv {
   env: Record<string, string>;
 }
 
-/** The gateway's rules (contract §5.2), applied to show-derivation's JSON. */
+/** The gateway's rules (docs/rio-build.md, "What we send"), applied to show-derivation's JSON. */
 function expectedNode(path: string, d: ShowDrv): Omit<DagNode, "drvContent" | "cached" | "needsResolve" | "isContentAddressed"> {
   const names = Object.keys(d.outputs).sort();
   const features = (d.env.requiredSystemFeatures ?? "").split(/\s+/).filter(Boolean);

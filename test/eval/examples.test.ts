@@ -80,7 +80,7 @@ describe("example deployment types", () => {
     expect(noTarget.exitCode).not.toBe(0);
   });
 
-  it("plan reports the api.md shape with cache status", async () => {
+  it("plan reports the docs/api.md shape with cache status", async () => {
     const evaluator = createEvaluator({ gcRootsDir: join(tmp.dir, "plan-roots") });
     const cfg = JSON.parse(await readFile(join(examplesDir, "configs", "mastodon.json"), "utf8")) as unknown;
     const plan = await evaluator.plan(types.get("mastodon")!, cfg);

@@ -226,7 +226,7 @@ export function connectWamp(url: string, principal: Principal, options: ConnectO
 }
 
 // ---------------------------------------------------------------------------------------------
-// API shapes (api.md) and waiting
+// API shapes (docs/api.md) and waiting
 
 export interface ApiEvent {
   seq: number;

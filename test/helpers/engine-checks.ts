@@ -10,7 +10,7 @@ import { sleep } from "./engine-service.js";
 
 const terminal = new Set(["succeeded", "failed", "cancelled", "superseded", "timed_out"]);
 
-/** Legal `sync.state` steps (api.md states; rollback skips evaluating/building). */
+/** Legal `sync.state` steps (docs/api.md states; rollback skips evaluating/building). */
 const legal: Record<string, readonly string[]> = {
   queued: ["evaluating", "deploying", "destroying", "cancelled", "superseded", "failed", "timed_out"],
   evaluating: ["building", "deploying", "cancelled", "superseded", "failed", "timed_out"],

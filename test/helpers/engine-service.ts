@@ -53,7 +53,7 @@ export async function readPrincipals(dataDir: string): Promise<Principal[]> {
   return JSON.parse(await readFile(join(dataDir, "principals.json"), "utf8")) as Principal[];
 }
 
-/** Stored/published event as in api.md. */
+/** Stored/published event as in docs/api.md. */
 export interface ApiEvent {
   seq: number;
   tenant: string;

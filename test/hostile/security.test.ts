@@ -7,7 +7,7 @@
  *   stderr, and in a failing activation's error) never appears in the service's output, events,
  *   errors, log lines, published messages or /metrics;
  * - no shell where user strings reach a process (source scan + hostile strings end to end);
- * - the limits of api.md.
+ * - the limits of docs/api.md.
  */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
@@ -303,7 +303,7 @@ describe("security", () => {
     report("no-shell", { sourceFiles: files.length, offenders: offenders.length, hostileStrings: payloads.length, edgeRefusals: outcomes.length, pwned: existsSync(marker) ? 1 : 0 });
   });
 
-  it("enforces the limits of api.md", { timeout: 90_000 }, async () => {
+  it("enforces the limits of docs/api.md", { timeout: 90_000 }, async () => {
     const panel = await open(p("panel"));
     const t = { tenant: "acme" };
     const codeOf = (r: CallOutcome) => (r.kind === "error" ? r.uri.replace("fediversity.error.", "") : r.kind);

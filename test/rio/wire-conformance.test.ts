@@ -42,9 +42,10 @@ interface WireFacts {
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const facts = JSON.parse(readFileSync(resolve(repoRoot, "../shared/rio-wire-facts.json"), "utf8")) as WireFacts;
+// rio-build's own .proto files reduced to field facts (docs/rio-build.md, "Wire conformance").
+const facts = JSON.parse(readFileSync(resolve(repoRoot, "test/fixtures/rio-wire-facts.json"), "utf8")) as WireFacts;
 
-/** The RPCs this project calls (contract §1.2); everything they reach is in scope. */
+/** The RPCs this project calls (docs/rio-build.md); everything they reach is in scope. */
 const inScopeRpcs: Record<string, string[]> = {
   ".rio.scheduler.SchedulerService": ["SubmitBuild", "WatchBuild", "QueryBuildStatus", "CancelBuild", "ResolveTenant"],
   ".rio.admin.AdminService": ["ListBuilds", "GetBuildLogs", "ClusterStatus", "GetBuildGraph", "ListTenants", "CreateTenant"],

@@ -5,7 +5,7 @@ import { apply, freshStore, tempDir, testClock } from "./fixture.js";
 const dir = tempDir();
 
 describe("submitSync", () => {
-  it("creates the deployment and a queued sync with the api.md view", () => {
+  it("creates the deployment and a queued sync with the docs/api.md view", () => {
     const clock = testClock();
     const store = freshStore(dir, { clock });
     const r = store.submitSync(apply("mastodon", { domain: "a.example", b: [1, 2] }));
