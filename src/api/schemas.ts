@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { AppError, type ProblemDetail } from "../errors.js";
 import { priorityClasses } from "../core/dag.js";
+import { configurationDepthProblem, defaultLimits } from "../core/index.js";
 import { deploymentStates, submitModes } from "./views.js";
 
 export const tenantPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -22,7 +23,11 @@ const deployment = z.string().regex(deploymentPattern, { error: "must match ^[a-
 const syncId = z.string().regex(syncIdPattern, { error: "must be a sync id (ULID or UUID)" });
 const deploymentType = z.string().regex(deploymentTypePattern, { error: "must be a deployment type name" });
 const derivation = z.string().regex(derivationPattern, { error: "must be a .drv store path" });
-const configuration = z.record(z.string(), z.unknown(), { error: "must be an object" });
+/**
+ * A plain JSON object, passed on as received: z.record would rebuild it and silently skip an own
+ * `__proto__` key, so such a key would vanish instead of meeting the deployment type's schema.
+ */
+const configuration = z.custom<Record<string, unknown>>(isPlainObject, { error: "must be an object" });
 const mode = z.enum(submitModes as unknown as [string, ...string[]], { error: "must be one of: replace, enqueue" });
 const priority = z.enum(priorityClasses as [string, ...string[]], {
   error: "must be one of: interactive, scheduled, ci",
@@ -34,6 +39,12 @@ const limit = (max: number) =>
   z.int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, {
     error: `must be an integer from 1 to ${max}`,
   });
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
 
 export const submitKwargs = z.strictObject({
   deployment,
@@ -146,8 +157,14 @@ function describeProblems(problems: readonly ProblemDetail[]): string {
   return problems.length === 1 ? head : `${head} (and ${problems.length - 1} more)`;
 }
 
-/** Size of a configuration as JSON in UTF-8 bytes; throws resource_exhausted over `maxBytes`. */
+/**
+ * Size of a configuration as JSON in UTF-8 bytes; throws resource_exhausted over `maxBytes`. Its
+ * nesting is checked first, without recursion (invalid_argument naming the limit), because
+ * measuring the size recurses, as does everything after it.
+ */
 export function checkConfigurationSize(value: unknown, maxBytes: number): void {
+  const tooDeep = configurationDepthProblem(value, defaultLimits.maxConfigurationDepth);
+  if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(value), "utf8");

@@ -7,7 +7,7 @@
  */
 import type { DeploymentFacts } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
-import { isInterruptibleSyncState, isTerminalSyncState } from "./sync-state.js";
+import { isInFlightSyncState, isInterruptibleSyncState, isTerminalSyncState } from "./sync-state.js";
 import type { SyncState } from "./sync-state.js";
 import { decideTransition } from "./transition.js";
 import type { SyncFacts } from "./transition.js";
@@ -38,6 +38,7 @@ export function decideCancel(situation: CancelSituation, request: CancelRequest)
   const cancelled: { id: string; from: SyncState }[] = [];
   const refused: { sync: string; reason: CancelRefusal }[] = [];
   const events: PendingEvent[] = [];
+  const ended = new Set<string>();
   let deployment = situation.deployment;
   for (const sync of targets) {
     if (isTerminalSyncState(sync.state)) {
@@ -48,7 +49,9 @@ export function decideCancel(situation: CancelSituation, request: CancelRequest)
       refused.push({ sync: sync.id, reason: "deploying" });
       continue;
     }
-    const keptInFlight = situation.nonTerminal.find((s) => s.id !== sync.id && (s.state === "deploying" || s.state === "destroying"));
+    // The deployment keeps following whichever other sync is still in flight in any phase (e.g. an
+    // apply evaluating while a queued sync behind it is cancelled), unless this decision ended it.
+    const keptInFlight = situation.nonTerminal.find((s) => s.id !== sync.id && isInFlightSyncState(s.state) && !ended.has(s.id));
     const decision = decideTransition(
       sync,
       deployment,
@@ -57,6 +60,7 @@ export function decideCancel(situation: CancelSituation, request: CancelRequest)
     );
     if (!decision.ok) throw new Error(decision.message); // unreachable: interruptible states may always be cancelled
     deployment = decision.deployment;
+    ended.add(sync.id);
     cancelled.push({ id: sync.id, from: sync.state });
     events.push(...decision.events);
   }

@@ -5,6 +5,7 @@ export * from "./cancel.js";
 export * from "./deployment-state.js";
 export * from "./events.js";
 export * from "./limits.js";
+export * from "./nesting.js";
 export * from "./submit.js";
 export * from "./sync-error.js";
 export * from "./sync-state.js";

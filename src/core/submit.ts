@@ -16,7 +16,7 @@ import type { DeploymentFacts } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
 import { pendingEvent } from "./events.js";
 import type { Limits } from "./limits.js";
-import { isInterruptibleSyncState } from "./sync-state.js";
+import { isInFlightSyncState, isInterruptibleSyncState } from "./sync-state.js";
 import type { SubmitMode, SyncKind, SyncState } from "./sync-state.js";
 import { decideTransition } from "./transition.js";
 import type { SyncFacts } from "./transition.js";
@@ -76,12 +76,14 @@ export function decideSubmit(
   const events: PendingEvent[] = [];
   const superseded: SupersededSync[] = [];
   let deployment = situation.deployment;
+  const ended = new Set<string>();
   for (const sync of toSupersede) {
-    // Another sync in flight after this one is superseded: only a kept deploying/destroying one.
-    const keptInFlight = situation.nonTerminal.find((s) => s.state === "deploying" || s.state === "destroying");
+    // Another sync still in flight once this one is superseded (in any phase), as in cancel.ts.
+    const keptInFlight = situation.nonTerminal.find((s) => s.id !== sync.id && isInFlightSyncState(s.state) && !ended.has(s.id));
     const decision = decideTransition(sync, deployment, { to: "superseded", supersededBy: request.id }, keptInFlight?.kind ?? null);
     if (!decision.ok) throw new Error(decision.message); // unreachable: interruptible states may always be superseded
     deployment = decision.deployment;
+    ended.add(sync.id);
     superseded.push({ id: sync.id, from: sync.state });
     events.push(...decision.events);
   }

@@ -7,6 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { z } from "zod";
+import { configurationDepthProblem, defaultLimits } from "../core/index.js";
 import { deployerConfigSchema, type DeployerConfig } from "../deploy/config.js";
 import { AppError, type ProblemDetail } from "../errors.js";
 
@@ -40,8 +41,8 @@ export interface DeploymentType {
 
 export type DeploymentTypes = ReadonlyMap<string, DeploymentType>;
 
-/** Deepest nesting a configuration may have (Nix's JSON reader recurses). */
-export const maxConfigurationDepth = 32;
+/** Deepest nesting a configuration may have (Nix's JSON reader recurses): the service's one limit (core/limits.ts). */
+export const maxConfigurationDepth = defaultLimits.maxConfigurationDepth;
 
 const typeName = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const envName = /^[A-Z_][A-Z0-9_]*$/;
@@ -80,7 +81,9 @@ function zodProblems(prefix: string, error: z.ZodError): ProblemDetail[] {
 }
 
 function newAjv(): Ajv {
-  return new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  // ownProperties: a configuration's `constructor` or `__proto__` is its own key or absent, never
+  // one inherited from Object.prototype (which would satisfy `required` or fail a type check).
+  return new Ajv({ allErrors: true, strict: false, validateFormats: false, ownProperties: true });
 }
 
 /** ajv errors → `[{ path: "configuration.domain", message }]`. */
@@ -222,20 +225,6 @@ export async function loadDeploymentTypes(file: string): Promise<DeploymentTypes
 /** The built-in default set shipped in examples/. */
 export const defaultDeploymentTypesFile = new URL("../../examples/deployment-types.json", import.meta.url).pathname;
 
-function depthOf(value: unknown, limit: number): number {
-  // Iterative, so hostile nesting cannot overflow our own stack.
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (d > max) max = d;
-    if (max > limit) return max;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
-  }
-  return max;
-}
-
 /**
  * Path of the first string (key or value) holding a NUL character: Nix strings are C strings, so
  * builtins.fromJSON would silently cut them there.
@@ -268,11 +257,8 @@ export function validateConfiguration(type: DeploymentType, configuration: unkno
       { path: "configuration", message: "must be an object" },
     ]);
   }
-  if (depthOf(configuration, maxConfigurationDepth) > maxConfigurationDepth) {
-    throw new AppError("invalid_argument", "configuration is nested too deeply", [
-      { path: "configuration", message: `nesting deeper than ${maxConfigurationDepth} levels` },
-    ]);
-  }
+  const tooDeep = configurationDepthProblem(configuration, maxConfigurationDepth);
+  if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
   const nulAt = findNul(configuration, "configuration");
   if (nulAt !== null) {
     throw new AppError("invalid_argument", `configuration string at ${nulAt} contains a NUL character`, [

@@ -9,6 +9,7 @@ import type { BuildCounters, DerivationEventKind, PendingEvent } from "../core/i
 import { pendingEvent } from "../core/index.js";
 import type { RioEvent } from "../rio/types.js";
 import type { NewLogLine, Store } from "../store/index.js";
+import { countersAfterFailure, countersAtEnd, countersAtStart, countersFromProgress, noCounters } from "./build-counters.js";
 
 /** Flush when this many log lines or events are waiting, without waiting for the next tick. */
 const maxBatch = 2_000;
@@ -29,33 +30,36 @@ export function pnameFromDrvPath(drvPath: string): string {
   return basename(drvPath).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
 }
 
+/**
+ * `stored` is what the sync view already holds (a build re-attached after a restart does not see
+ * its BuildStarted again): counters continue from there and never go backwards.
+ */
 export function createBuildRecorder(
   store: Store,
   syncId: string,
   pnames: ReadonlyMap<string, string>,
   onError: (err: unknown) => void,
+  stored: BuildCounters | null = null,
 ): BuildRecorder {
   let events: PendingEvent[] = [];
   let lines: NewLogLine[] = [];
-  let counters: Partial<BuildCounters> = {};
+  /** The sync view's counters as recorded so far; `countersChanged` until the next flush writes them. */
+  let counters: BuildCounters = stored ?? noCounters;
+  let countersChanged = false;
   let sequence = 0;
   let scheduled = false;
-  let failed = 0;
-  let cached = 0;
-  let total = 0;
-  /** The last counters rio reported, kept across flushes. */
-  let known = { completed: 0, queued: 0 };
+  const failedDerivations = new Set<string>();
   let lastFailure: { drv: string; message: string } | null = null;
 
   const pname = (drv: string) => pnames.get(drv) ?? pnameFromDrvPath(drv);
 
   function flush(): void {
     scheduled = false;
-    if (lines.length === 0 && events.length === 0 && Object.keys(counters).length === 0 && sequence === 0) return;
-    const batch = { lines, events, counters, sequence };
+    if (lines.length === 0 && events.length === 0 && !countersChanged && sequence === 0) return;
+    const batch = { lines, events, counters: countersChanged ? counters : {}, sequence };
     lines = [];
     events = [];
-    counters = {};
+    countersChanged = false;
     sequence = 0;
     try {
       // Log lines first: rio never replays them, so a crash between the two writes loses nothing
@@ -86,7 +90,7 @@ export function createBuildRecorder(
 
   function schedule(): void {
     if (lines.length + events.length >= maxBatch) flushNow();
-    else if (events.length > 0 || sequence > 0 || Object.keys(counters).length > 0) {
+    else if (events.length > 0 || sequence > 0 || countersChanged) {
       // Events go out on the next turn (the latency clients see).
       if (!immediate) {
         immediate = true;
@@ -98,6 +102,11 @@ export function createBuildRecorder(
       scheduled = true;
       timer = setTimeout(flushNow, logFlushMs);
     }
+  }
+
+  function setCounters(next: BuildCounters): void {
+    counters = next;
+    countersChanged = true;
   }
 
   function derivationEvent(drv: string, kind: DerivationEventKind, error?: string): void {
@@ -112,32 +121,18 @@ export function createBuildRecorder(
     record(e) {
       switch (e.type) {
         case "started":
-          cached = e.cachedDerivations;
-          total = e.totalDerivations;
-          counters = { ...counters, total: e.totalDerivations, cached, queued: e.totalDerivations - cached };
+          setCounters(countersAtStart(counters, e.totalDerivations, e.cachedDerivations));
           events.push(pendingEvent("build.started", syncId, { total: e.totalDerivations, cached: e.cachedDerivations }));
           break;
-        case "progress": {
-          total = e.total;
-          const next: BuildCounters = {
-            total: e.total,
-            completed: e.completed,
-            running: e.running,
-            queued: e.queued,
-            cached,
-            failed,
-            critical_path_remaining_secs: e.criticalPathRemainingSecs,
-          };
-          counters = { ...counters, ...next };
-          known = { completed: e.completed, queued: e.queued };
-          events.push(pendingEvent("build.progress", syncId, next));
+        case "progress":
+          setCounters(countersFromProgress(counters, e));
+          events.push(pendingEvent("build.progress", syncId, counters));
           break;
-        }
         case "derivation":
           if (e.kind === "queued") break;
           if (e.kind === "failed") {
-            failed += 1;
-            counters = { ...counters, failed };
+            failedDerivations.add(e.derivation);
+            setCounters(countersAfterFailure(counters, failedDerivations.size));
             lastFailure = { drv: e.derivation, message: e.errorMessage };
             derivationEvent(e.derivation, "failed", e.errorMessage || e.failureStatus || "failed");
           } else {
@@ -155,18 +150,8 @@ export function createBuildRecorder(
         case "failed":
         case "cancelled": {
           // rio's last progress event may predate the end: settle the counters the sync view keeps.
-          const succeeded = e.type === "completed";
-          const done: BuildCounters = {
-            total,
-            completed: succeeded ? Math.max(total - cached - failed, 0) : known.completed,
-            running: 0,
-            queued: succeeded ? 0 : known.queued,
-            cached,
-            failed,
-            critical_path_remaining_secs: succeeded ? 0 : null,
-          };
-          counters = { ...counters, ...done };
-          events.push(pendingEvent("build.progress", syncId, done));
+          setCounters(countersAtEnd(counters, e.type === "completed"));
+          events.push(pendingEvent("build.progress", syncId, counters));
           // The terminal's own sequence is not recorded: re-attaching after it must still see it.
           schedule();
           return;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { BuildDag } from "../core/dag.js";
-import type { SyncError, SyncState } from "../core/index.js";
+import type { BuildCounters, SyncError, SyncState } from "../core/index.js";
 import { pendingEvent } from "../core/index.js";
 import type { Deployer } from "../deploy/index.js";
 import { AppError } from "../errors.js";
@@ -205,9 +205,22 @@ async function build(
   const timeout = setTimeout(() => timer.abort(), deps.timeouts.buildMs);
   const both = AbortSignal.any([signal, timer.signal]);
   let recordError: unknown = null;
-  const recorder = createBuildRecorder(deps.store, record.id, pnames, (err) => {
-    recordError ??= err;
-  });
+  // A re-attached build continues from the counters already recorded (its BuildStarted is not replayed).
+  const storedBuild = record.buildId !== null ? deps.store.getSync(record.tenant, record.deployment, record.id).build : null;
+  let stored: BuildCounters | null = null;
+  if (storedBuild) {
+    const { build_id: _buildId, ...counters } = storedBuild;
+    stored = counters;
+  }
+  const recorder = createBuildRecorder(
+    deps.store,
+    record.id,
+    pnames,
+    (err) => {
+      recordError ??= err;
+    },
+    stored,
+  );
   try {
     let outcome;
     if (record.buildId !== null) {

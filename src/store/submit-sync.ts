@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PriorityClass, StoredEvent, SubmitMode, SyncKind, SyncState } from "../core/index.js";
-import { canonicalJson, decideSubmit, newDeploymentFacts } from "../core/index.js";
+import { canonicalJson, configurationDepthProblem, decideSubmit, newDeploymentFacts } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
 import { storeError } from "./context.js";
@@ -82,6 +82,10 @@ function checkSubmit(ctx: StoreContext, input: SubmitSyncInput): CheckedSubmit {
     if (input.configuration === undefined) {
       throw new AppError("invalid_argument", "an apply needs a configuration", [{ path: "configuration", message: "required" }]);
     }
+    // Canonical JSON recurses: refuse hostile nesting before it runs (the API checks it too, but
+    // the store does not rely on its callers).
+    const tooDeep = configurationDepthProblem(input.configuration, ctx.limits.maxConfigurationDepth);
+    if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
     canonical = canonicalJson(input.configuration);
     const bytes = Buffer.byteLength(canonical, "utf8");
     if (bytes > ctx.limits.maxConfigurationBytes) {
