@@ -14,7 +14,7 @@ import { h, replace } from "./dom.js";
 import { duration, plural, shortId, time } from "./format.js";
 import { createGraphView, statusLabel, statusSymbol } from "./graph-view.js";
 import { applyDerivationEvent, createGraphModel, criticalPath, nodeStatuses, statusCounts, type GraphModel } from "./graph-model.js";
-import { createHistoryPanel } from "./history-panel.js";
+import { createHistoryPanel, isMissingProcedure } from "./history-panel.js";
 import { createLogPanel, type LogPanel } from "./log-panel.js";
 import { deploymentHref, newHref, type Route } from "./routes.js";
 import { errorText, etaText, progressText, stateBadge, syncPhase } from "./sync-summary.js";
@@ -96,19 +96,8 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
   function renderHeader(): void {
     if (!view) return;
     const v = view;
-    replace(
-      meta,
-      h("dt", {}, "Tenant"),
-      h("dd", {}, v.tenant),
-      h("dt", {}, "Type"),
-      h("dd", {}, v.deployment_type),
-      h("dt", {}, "State"),
-      h("dd", { id: "deployment-state" }, stateBadge(v.state)),
-      h("dt", {}, "Generation"),
-      h("dd", {}, v.generation ?? "none live"),
-      h("dt", {}, "Updated"),
-      h("dd", {}, time(v.updated_at)),
-    );
+    const pair = (dt: string, dd: HTMLElement | string | number, id?: string) => h("div", {}, h("dt", {}, dt), h("dd", { id }, dd));
+    replace(meta, pair("Tenant", v.tenant), pair("Type", v.deployment_type), pair("State", stateBadge(v.state), "deployment-state"), pair("Generation", v.generation ?? "none live"), pair("Updated", time(v.updated_at)));
     const busy = v.current !== null || (v.queue?.length ?? 0) > 0;
     const cancel = h("button", { type: "button", disabled: !busy }, "Cancel sync…");
     cancel.addEventListener("click", () => void doCancel());
@@ -182,7 +171,7 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
     replace(syncTitle, `${which} `, h("span", { class: "mono", title: s.sync }, shortId(s.sync)), ` (${s.kind}) `, stateBadge(s.state));
     replace(timelineBox, renderTimeline(phaseSteps(s.kind, syncEvents, Date.now())));
     const b = s.build;
-    const eta = etaText(b);
+    const eta = isTerminal(s.state) ? "" : etaText(b);
     replace(progressBox, b ? [h("progress", { max: b.total || 1, value: b.completed + b.cached, "aria-hidden": "true" }), " ", progressText(b), eta ? ` · ${eta} (rio's estimate)` : ""] : "");
     const failedDrv = s.error?.derivation ?? null;
     replace(
@@ -270,10 +259,11 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
       }
       const m = createGraphModel(g);
       for (const e of syncEvents) if (e.type === "derivation") applyDerivationEvent(m, e.data as { drv: string; kind: string; error?: string }, Date.parse(e.at));
+      // Live events keep updating the model while ELK lays it out; the drawing shows them all.
+      model = m;
       graphStatus.textContent = `Laying out ${plural(g.nodes.length, "derivation")}…`;
       const layout = await ctx.layouter().layout(m);
-      if (disposed || shown?.sync !== sync) return;
-      model = m;
+      if (disposed || shown?.sync !== sync || model !== m) return;
       graphView.draw(m, layout);
       if (selected) graphView.select(selected);
       graphState = "drawn";
@@ -282,6 +272,7 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
       renderGraphExtras();
     } catch (err) {
       graphState = "none";
+      model = null;
       graphStatus.textContent = `The graph could not be loaded: ${(err as Error).message}`;
     }
   }
@@ -350,6 +341,7 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
     logs = createLogPanel(ctx, { tenant, deployment, sync: sync.sync });
     replace(logsBox, logs.element);
     if (reachedDeploy() || (isTerminal(sync.state) && sync.kind === "teardown")) logs.startDeploy();
+    else if (isTerminal(sync.state)) logs.noDeploy(`The sync ${sync.state.replace("_", " ")} before deploying: no deploy output.`);
     if (sync.build || syncEvents.some((e) => e.type === "build.submitted")) await loadGraph();
     else graphStatus.textContent = sync.kind === "teardown" ? "A teardown builds nothing." : isTerminal(sync.state) ? "This sync built nothing." : "The graph appears once the build is submitted.";
   }
@@ -439,7 +431,8 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
           shown.state = String(e.data["state"]);
           ctx.announcer.announce(`Sync ${shown.state}`);
           renderSync();
-          logs?.startDeploy();
+          if (reachedDeploy()) logs?.startDeploy();
+          else logs?.noDeploy(`The sync ${shown.state.replace("_", " ")} before deploying: no deploy output.`);
           scheduleRefetch(0);
           return;
         default:
@@ -485,7 +478,7 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
             h(
               "p",
               { class: "error-box" },
-              e.uri === "wamp.error.no_such_procedure" ? "This service cannot show older syncs yet (it lacks fediversity.sync.get). " : `Sync ${shortId(route.sync)} was not found. `,
+              isMissingProcedure(e.uri) ? "This service cannot show older syncs yet (it lacks fediversity.sync.get). " : `Sync ${shortId(route.sync)} was not found. `,
               h("a", { href: deploymentHref(tenant, deployment) }, "Show the current sync"),
             ),
           );

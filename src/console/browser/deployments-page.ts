@@ -54,13 +54,13 @@ export function createDeploymentsPage(ctx: AppContext): Page {
     replace(
       tr,
       h("th", { scope: "row" }, h("a", { href: deploymentHref(v.tenant, v.deployment) }, v.deployment)),
-      showTenant ? h("td", {}, v.tenant) : null,
-      h("td", {}, v.deployment_type),
-      h("td", {}, stateBadge(v.state)),
-      h("td", { class: "num" }, v.generation ?? "–"),
-      h("td", { class: "current" }, cur ? [h("span", { class: "phase" }, syncPhase(cur)), " ", progressWidget(cur.build), etaText(cur.build) ? h("span", { class: "eta" }, ` · ${etaText(cur.build)}`) : null] : h("span", { class: "muted" }, "none")),
-      h("td", {}, lastResult(v.last)),
-      h("td", {}, time(v.updated_at)),
+      showTenant ? h("td", { "data-label": "Tenant" }, v.tenant) : null,
+      h("td", { "data-label": "Type" }, v.deployment_type),
+      h("td", { "data-label": "State" }, stateBadge(v.state)),
+      h("td", { class: "num", "data-label": "Generation" }, v.generation ?? "–"),
+      h("td", { class: "current", "data-label": "Current sync" }, cur ? [h("span", { class: "phase" }, syncPhase(cur)), " ", progressWidget(cur.build), etaText(cur.build) ? h("span", { class: "eta" }, ` · ${etaText(cur.build)}`) : null] : h("span", { class: "muted" }, "none")),
+      h("td", { "data-label": "Last result" }, lastResult(v.last)),
+      h("td", { "data-label": "Updated" }, time(v.updated_at)),
     );
   }
 
@@ -193,7 +193,7 @@ export function createDeploymentsPage(ctx: AppContext): Page {
         h(
           "dl",
           { class: "stats" },
-          ...sched.flatMap(([k, v]) => [h("dt", {}, k.replaceAll("_", " ")), h("dd", {}, String(v))]),
+          ...sched.flatMap(([k, v]) => [h("dt", {}, k.replaceAll("_", " ")), h("dd", {}, k === "uptime_since" ? time(String(v)) : String(v))]),
           ...(bySystem ? Object.entries(bySystem).flatMap(([k, v]) => [h("dt", {}, `queued on ${k}`), h("dd", {}, v)]) : []),
         ),
       );

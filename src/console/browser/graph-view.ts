@@ -85,15 +85,30 @@ export function createGraphView(opts: { label: string; onSelect: (drv: string) =
     svg.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
   }
 
-  function aspect(): number {
-    const r = canvas.getBoundingClientRect();
-    return r.width > 0 && r.height > 0 ? r.width / r.height : 2;
+  /** Never enlarged; shrunk to fit, but small graphs not below a readable size (then panned). */
+  function fitScale(cw: number, ch: number): number {
+    const scale = Math.min(cw / bounds.w, ch / bounds.h, 1);
+    return drawn.size <= 300 ? Math.max(scale, 0.6) : scale;
   }
 
   function fitAll(): void {
-    const a = aspect();
-    const w = Math.max(bounds.w, bounds.h * a);
-    setView({ x: (bounds.w - w) / 2, y: (bounds.h - w / a) / 2, w, h: w / a });
+    const r = canvas.getBoundingClientRect();
+    const cw = r.width || 800;
+    const ch = r.height || 400;
+    const scale = fitScale(cw, ch);
+    const w = cw / scale;
+    const hh = ch / scale;
+    // Centred when it fits; otherwise from the left, where the build starts.
+    setView({ x: bounds.w <= w ? (bounds.w - w) / 2 : 0, y: bounds.h <= hh ? (bounds.h - hh) / 2 : 0, w, h: hh });
+  }
+
+  /** A short graph gets a short canvas (up to the height the stylesheet allows). */
+  function sizeCanvas(): void {
+    canvas.style.height = "";
+    const r = canvas.getBoundingClientRect();
+    const max = r.height || 400;
+    const want = Math.min(max, Math.max(160, bounds.h * Math.min((r.width || 800) / bounds.w, 1) + 16));
+    canvas.style.height = `${Math.round(want)}px`;
   }
 
   function zoom(factor: number, cx = view.x + view.w / 2, cy = view.y + view.h / 2): void {
@@ -186,7 +201,15 @@ export function createGraphView(opts: { label: string; onSelect: (drv: string) =
       i++;
     }
     nodeLayer.append(nodeFrag);
-    bounds = { w: layout.width, h: layout.height };
+    // ELK's own width can leave out the last column's boxes: measure what is drawn.
+    let maxX = layout.width;
+    let maxY = layout.height;
+    for (const b of layout.boxes.values()) {
+      maxX = Math.max(maxX, b.x + b.width + 12);
+      maxY = Math.max(maxY, b.y + b.height + 12);
+    }
+    bounds = { w: maxX, h: maxY };
+    sizeCanvas();
     fitAll();
   }
 

@@ -9,6 +9,15 @@ import { shortId, time } from "./format.js";
 import { deploymentHref } from "./routes.js";
 import { errorText, stateBadge } from "./sync-summary.js";
 
+/**
+ * A procedure the service does not offer: the embedded router's authorizer refuses URIs outside
+ * the API it knows (`wamp.error.not_authorized`, unlike the API's own `fediversity.error.…`), and
+ * a router without that authorizer answers `wamp.error.no_such_procedure`.
+ */
+export function isMissingProcedure(uri: string | null | undefined): boolean {
+  return uri === "wamp.error.no_such_procedure" || uri === "wamp.error.not_authorized";
+}
+
 export function createHistoryPanel(ctx: AppContext, target: { tenant: string; deployment: string; shown: string | null }): HTMLElement {
   const body = h("div", {}, h("p", { class: "hint" }, "Loading…"));
   const section = h("section", { class: "card history", "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "History"), body);
@@ -64,7 +73,7 @@ export function createHistoryPanel(ctx: AppContext, target: { tenant: string; de
       const e = err as { uri?: string | null; message: string };
       replace(
         body,
-        e.uri === "wamp.error.no_such_procedure"
+        isMissingProcedure(e.uri)
           ? h("p", { class: "notice", "data-history": "missing" }, "History is not available: this service does not offer fediversity.deployment.history (API v1.1) yet. The current and last sync are shown above.")
           : h("p", { class: "error-text" }, `The history could not be loaded: ${e.message}`),
       );

@@ -17,6 +17,8 @@ export interface LogPanel {
   showDerivation(drv: string | null, label?: string): void;
   /** Starts following the deploy output (idempotent). */
   startDeploy(): void;
+  /** The sync ended without deploying. */
+  noDeploy(text: string): void;
   dispose(): void;
 }
 
@@ -100,6 +102,9 @@ export function createLogPanel(ctx: AppContext, target: { tenant: string; deploy
       if (deployStarted) return;
       deployStarted = true;
       follow(deploy, {}, (l) => l.source === "deploy", "The deploy step printed nothing.");
+    },
+    noDeploy(text) {
+      if (!deployStarted) deploy.status.textContent = text;
     },
     dispose() {
       build.generation++;

@@ -38,7 +38,10 @@ export function createSchemaForm(schema: JsonSchema, initial: unknown): SchemaFo
 
   function describe(id: string, s: JsonSchema, extra: string[] = []): { ids: string; nodes: HTMLElement[] } {
     const nodes: HTMLElement[] = [];
-    const hints = [s.description, ...extra].filter(Boolean).join(" ");
+    const hints = [s.description, ...extra]
+      .filter((t): t is string => Boolean(t))
+      .map((t) => (/[.!?]$/.test(t) ? t : `${t}.`))
+      .join(" ");
     if (hints) nodes.push(h("p", { class: "hint", id: `${id}-hint` }, hints));
     const error = h("p", { class: "field-error", id: `${id}-error` });
     nodes.push(error);

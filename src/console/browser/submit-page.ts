@@ -91,7 +91,7 @@ export function createSubmitPage(ctx: AppContext, route: NewRoute): Page {
       try {
         return JSON.parse(jsonArea.value) as unknown;
       } catch (err) {
-        throw new Error(`The JSON is not valid: ${(err as Error).message}`);
+        throw new Error(`The JSON is not valid: ${(err as Error).message}`, { cause: err });
       }
     }
     return schemaForm?.value() ?? {};

@@ -15,7 +15,7 @@ export function progressText(b: BuildCounters | null): string {
 
 export function etaText(b: BuildCounters | null): string {
   const s = b?.critical_path_remaining_secs;
-  return s === null || s === undefined ? "" : `about ${duration(s)} left`;
+  return s === null || s === undefined || s <= 0 ? "" : `about ${duration(s)} left`;
 }
 
 /** A <progress> with its text beside it (the text is what screen readers read). */

@@ -114,7 +114,6 @@ export function connect(url: string, credentials: Credentials, events: Connectio
       initial_retry_delay: 0.5,
       max_retry_delay: 5,
       retry_delay_growth: 1.5,
-      use_es6_promises: true,
       on_user_error: () => {},
       on_internal_error: () => {},
     });
