@@ -1,6 +1,6 @@
 /** What every page gets: the WAMP client, the tenant it acts for, announcements, shared workers. */
 import type { Announcer } from "./announcer.js";
-import type { GraphLayouter } from "./graph-layout.js";
+import type { GraphLayouter } from "./graph-layouter.js";
 import type { Validator } from "./validator.js";
 import type { WampClient } from "./wamp-client.js";
 

@@ -18,7 +18,8 @@ import { createHistoryPanel, isMissingProcedure } from "./history-panel.js";
 import { createLogPanel, type LogPanel } from "./log-panel.js";
 import { deploymentHref, newHref, type Route } from "./routes.js";
 import { errorText, etaText, progressText, stateBadge, syncPhase } from "./sync-summary.js";
-import { phaseSteps, renderTimeline } from "./sync-timeline.js";
+import { phaseSteps } from "./sync-phases.js";
+import { renderTimeline } from "./sync-timeline.js";
 import { ConsoleError, type LiveSubscription } from "./wamp-client.js";
 
 type DeploymentRoute = Extract<Route, { page: "deployment" }>;

@@ -7,9 +7,10 @@
  * crossings. Beyond that, crossing minimisation over thousands of long edges costs seconds, so ELK
  * gets one edge per node (to its deepest dependency, which fixes the node's column) with nodes
  * in depth-first order and crossing minimisation off; the other edges are drawn as curves over the
- * result. docs/console.md has the measurements behind this.
+ * result. docs/console.md has the measurements behind this. Pure (no DOM, no worker): the page
+ * runs ELK through graph-layouter.ts.
  */
-import ELK, { type ElkExtendedEdge, type ElkNode, type LayoutOptions } from "elkjs/lib/elk-api.js";
+import type { ElkExtendedEdge, ElkNode, LayoutOptions } from "elkjs/lib/elk-api.js";
 import { transitiveReduction, type GraphModel } from "./graph-model.js";
 
 export const fullLayoutLimit = 300;
@@ -154,21 +155,4 @@ export function readLayout(input: LayoutInput, result: ElkNode): GraphLayout {
   }
   for (const [from, to] of input.extraEdges) edges.push({ from, to, points: null });
   return { width: result.width ?? 0, height: result.height ?? 0, boxes, edges, mode: input.mode };
-}
-
-export interface GraphLayouter {
-  layout(model: GraphModel): Promise<GraphLayout>;
-  close(): void;
-}
-
-/** ELK in its worker (elk-worker.js, served beside app.js). */
-export function createGraphLayouter(workerUrl: string): GraphLayouter {
-  const elk = new ELK({ workerUrl });
-  return {
-    async layout(model) {
-      const input = layoutInput(model);
-      return readLayout(input, await elk.layout(input.graph));
-    },
-    close: () => elk.terminateWorker(),
-  };
 }

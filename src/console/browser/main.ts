@@ -7,7 +7,7 @@ import type { AppContext, Page } from "./app-context.js";
 import { createDeploymentPage } from "./deployment-page.js";
 import { createDeploymentsPage } from "./deployments-page.js";
 import { h, replace } from "./dom.js";
-import { createGraphLayouter, type GraphLayouter } from "./graph-layout.js";
+import { createGraphLayouter, type GraphLayouter } from "./graph-layouter.js";
 import { createLoginPage } from "./login-page.js";
 import { parseRoute } from "./routes.js";
 import { createSubmitPage } from "./submit-page.js";
