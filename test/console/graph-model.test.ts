@@ -83,7 +83,7 @@ describe("graph model", () => {
     expect(edges).toEqual(["base→cfg", "base→lib", "cfg→app", "lib→app"]);
   });
 
-  it("lays out big graphs on one edge per node, every node once", () => {
+  it("lays out big graphs (over 200 nodes) on one edge per node, every node once", () => {
     const n = 400;
     const nodes = Array.from({ length: n }, (_, i) => ({ drv: drv(`p${i}`), pname: `p${i}`, system: "x", status: "queued", executor: null }));
     const edges: [string, string][] = [];

@@ -48,6 +48,8 @@ export function createDeploymentPage(ctx: AppContext, route: DeploymentRoute): P
     historyBox,
   );
 
+  // ELK's worker (1.6 MB of script) starts loading now, while the page fetches the data.
+  ctx.layouter();
   let disposed = false;
   let view: DeploymentView | null = null;
   let shown: SyncView | null = null;

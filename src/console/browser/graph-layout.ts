@@ -3,17 +3,17 @@
  * so the page stays responsive meanwhile. Dependencies sit left of what needs them, so a build runs
  * left to right. `layoutInput` is pure (no DOM, no worker) and shared with the benchmark.
  *
- * Up to `fullLayoutLimit` nodes ELK gets every edge of the transitive reduction and minimises
- * crossings. Beyond that, crossing minimisation over thousands of long edges costs seconds, so ELK
- * gets one edge per node (to its deepest dependency, which fixes the node's column) with nodes
- * in depth-first order and crossing minimisation off; the other edges are drawn as curves over the
- * result. docs/console.md has the measurements behind this. Pure (no DOM, no worker): the page
+ * Up to `fullLayoutLimit` nodes ELK's layered algorithm gets every edge of the transitive
+ * reduction and minimises crossings. Beyond that, layering thousands of long edges costs seconds,
+ * so ELK's tree algorithm (mrtree) gets one edge per node, from its deepest dependency: that tree
+ * puts each derivation in the column of its longest dependency chain, as the layered layout does,
+ * and keeps what hangs on one dependency together; the other edges are drawn as curves over it. docs/console.md has the measurements behind this. Pure (no DOM, no worker): the page
  * runs ELK through graph-layouter.ts.
  */
 import type { ElkExtendedEdge, ElkNode, LayoutOptions } from "elkjs/lib/elk-api.js";
 import { transitiveReduction, type GraphModel } from "./graph-model.js";
 
-export const fullLayoutLimit = 300;
+export const fullLayoutLimit = 200;
 export const nodeHeight = 26;
 
 export interface NodeBox {
@@ -69,18 +69,17 @@ export function layoutInput(model: GraphModel): LayoutInput {
   let options: LayoutOptions;
   if (full) {
     layoutEdges = reduced;
-    options = { ...common, "elk.layered.thoroughness": "7" };
+    options = { ...common, "elk.layered.thoroughness": "4" };
   } else {
     const { tree, rest, dfs } = backbone(model, reduced);
     layoutEdges = tree;
     extraEdges = rest;
     order = dfs;
     options = {
-      ...common,
-      "elk.layered.crossingMinimization.strategy": "NONE",
-      "elk.layered.greedySwitch.type": "OFF",
-      "elk.layered.nodePlacement.strategy": "SIMPLE",
-      "elk.layered.thoroughness": "1",
+      "elk.algorithm": "mrtree",
+      "elk.direction": "RIGHT",
+      "elk.spacing.nodeNode": "8",
+      "elk.padding": "[top=12,left=12,bottom=12,right=12]",
     };
   }
   const children: ElkNode[] = order.map((drv) => {
@@ -92,9 +91,9 @@ export function layoutInput(model: GraphModel): LayoutInput {
 }
 
 /**
- * One edge per node, from its deepest dependency (longest chain below it), plus a depth-first
- * order from the top-level derivations along those edges: drawn in that order, the tree has no
- * crossings even without crossing minimisation.
+ * One edge per node, from its deepest dependency (longest chain below it): a forest whose roots are
+ * the derivations without dependencies. Nodes go to ELK in depth-first order from the top-level
+ * derivations, so siblings keep a stable, related order.
  */
 function backbone(model: GraphModel, reduced: readonly [string, string][]): { tree: [string, string][]; rest: [string, string][]; dfs: string[] } {
   const depth = new Map<string, number>();

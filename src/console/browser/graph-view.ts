@@ -80,9 +80,16 @@ export function createGraphView(opts: { label: string; onSelect: (drv: string) =
   let frame = 0;
   let frameWaiters: (() => void)[] = [];
 
+  let far = false;
   function setView(v: typeof view): void {
     view = v;
     svg.setAttribute("viewBox", `${v.x} ${v.y} ${v.w} ${v.h}`);
+    // Zoomed far out the labels are unreadable specks that cost most of each repaint: hidden.
+    const pxPerUnit = (canvas.clientWidth || 800) / v.w;
+    if (pxPerUnit < 0.4 !== far) {
+      far = !far;
+      svg.classList.toggle("far", far);
+    }
   }
 
   /** Never enlarged; shrunk to fit, but small graphs not below a readable size (then panned). */
