@@ -40,7 +40,8 @@ export interface GraphLayout {
 }
 
 export function nodeWidth(label: string): number {
-  return Math.min(Math.max(label.length * 7 + 24, 64), 240);
+  // 12 px labels: about 7.2 px a character, plus the status symbol and padding.
+  return Math.min(Math.max(Math.ceil(label.length * 7.2) + 36, 64), 240);
 }
 
 export interface LayoutInput {

@@ -129,7 +129,7 @@ export function createGraphView(opts: { label: string; onSelect: (drv: string) =
   }
 
   function labelText(n: ModelNode, box: NodeBox): string {
-    const room = Math.max(Math.floor((box.width - 24) / 7), 4);
+    const room = Math.max(Math.floor((box.width - 36) / 7.2), 4);
     const name = n.pname.length > room ? `${n.pname.slice(0, room - 1)}…` : n.pname;
     return `${statusSymbol[n.status]} ${name}`;
   }
