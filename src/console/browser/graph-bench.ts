@@ -22,7 +22,8 @@ const layouter = createGraphLayouter(new URL("./elk-worker.js", import.meta.url)
 let model: GraphModel | null = null;
 let view: ReturnType<typeof createGraphView> | null = null;
 
-async function render(n: number): Promise<RenderFigures> {
+async function render(n: number, afterWarmUp: boolean): Promise<RenderFigures> {
+  if (afterWarmUp) await layouter.warm;
   const graph = syntheticGraph(n);
   const t0 = performance.now();
   const m = createGraphModel(graph);
