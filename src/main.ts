@@ -12,6 +12,7 @@ import { createAuthorizer } from "./api/authorize.js";
 import { ensurePrincipalsFile } from "./api/demo-principals.js";
 import { createPrincipalAuthenticator } from "./api/principal-authenticator.js";
 import { runCli } from "./cli/index.js";
+import { createConsoleHandler } from "./console/index.js";
 import { parseServiceConfig, type ServiceConfig } from "./config.js";
 import { createDeployer, type Deployer } from "./deploy/index.js";
 import { AppError } from "./errors.js";
@@ -127,6 +128,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   });
   const service = createDeploymentService({ store, runner, evaluator, rio, deploymentTypes, evalTimeoutMs: config.timeouts.evalSecs * 1000 });
 
+  const serveConsole = createConsoleHandler({ logger });
   const http = createServer((req, res) => void serveHttp(req, res));
   async function serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.url === "/healthz") {
@@ -134,7 +136,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     } else if (req.url === "/metrics") {
       res.writeHead(200, { "content-type": metrics.registry.contentType }).end(await metrics.registry.metrics());
     } else if (!req.headers.upgrade) {
-      res.writeHead(404).end();
+      await serveConsole(req, res);
     }
   }
 
