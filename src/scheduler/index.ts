@@ -1,5 +1,5 @@
 /**
- * The local rio-build-compatible scheduler (see /work/notes/scheduler.md): the in-process
+ * The local rio-build-compatible scheduler (docs/local-scheduler.md): the in-process
  * factory, the `scheduler` CLI command, and the build-id header name clients read.
  */
 export {

@@ -151,7 +151,10 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
     },
     liveBuilds: () => db.prepare(`SELECT * FROM builds WHERE state IN ('pending', 'active') ORDER BY submitted_at`).all() as BuildRow[],
     getBuild: (id: string) => db.prepare(`SELECT * FROM builds WHERE build_id = ?`).get(id) as BuildRow | undefined,
-    nodesOf: (id: string, limit = -1) =>
+    /** A build's nodes in submission order (recovery rebuilds the build from them). */
+    nodesOf: (id: string) => db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid`).all(id) as NodeRow[],
+    /** GetBuildGraph's node rows, capped. */
+    graphNodesOf: (id: string, limit: number) =>
       db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid LIMIT ?`).all(id, limit) as NodeRow[],
     countNodes: (id: string) => (db.prepare(`SELECT COUNT(*) AS c FROM build_nodes WHERE build_id = ?`).get(id) as { c: number }).c,
     edgesOf: (id: string) =>

@@ -1,9 +1,10 @@
 /**
- * SubmitBuild input checks, in rio-build's order and with its limits (contract §2.9, §2.10).
- * Returns the deduplicated nodes and edges; anything wrong is an INVALID_ARGUMENT ConnectError.
+ * SubmitBuild input checks, in rio-build's order and with its limits (docs/rio-build.md, "Limits"
+ * and "DerivationNode: what the scheduler requires"). Returns the deduplicated nodes and edges;
+ * anything wrong is an `invalid_argument` AppError (INVALID_ARGUMENT on the wire).
  */
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { SubmitBuildRequest } from "../../generated/build_types_pb.js";
+import { AppError } from "../errors.js";
 
 export const maxDagNodes = 1_048_576;
 export const maxDagEdges = 5_242_880;
@@ -51,8 +52,8 @@ export function isDrvPath(path: string): boolean {
   return isStorePath(path) && path.endsWith(".drv");
 }
 
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+function invalid(message: string): AppError {
+  return new AppError("invalid_argument", message);
 }
 
 export function parsePriorityClass(raw: string): PriorityClassName {
