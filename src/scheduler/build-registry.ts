@@ -1,12 +1,12 @@
 /**
  * The builds held in memory and their event streams: sequence numbers from 1, the stored non-log
- * events that WatchBuild replays and the open watcher streams (which the orphan check counts).
- * Knows nothing about Nix or derivations.
+ * events that WatchBuild replays, the open watcher streams (which the orphan check counts), and
+ * rio's re-sent terminal event for a late watcher. Knows nothing about Nix or derivations.
  */
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { BuildEventSchema, type BuildEvent } from "../../generated/build_types_pb.js";
-import type { BuildState } from "./build-state.js";
+import { resentTerminalEvent, type BuildState } from "./build-state.js";
 import { createEventChannel, type EventChannel } from "./event-channel.js";
 import type { StateDb } from "./state-db.js";
 import type { PriorityClassName } from "./validate-submit.js";
@@ -15,6 +15,8 @@ export type EventBody = MessageInitShape<typeof BuildEventSchema>["event"];
 
 export interface Watcher {
   readonly channel: EventChannel<BuildEvent>;
+  /** Events up to this sequence came from the replay; a live copy of one is dropped (rio's watermark). */
+  readonly replayedThrough: number;
 }
 
 export interface Build {
@@ -48,7 +50,11 @@ export interface BuildRegistry {
   delete(id: string): void;
   /** Numbers, stores (unless a log batch) and sends one event to every watcher of the build. */
   emit(build: Build, event: EventBody): BuildEvent;
-  /** A new stream on this build: a replay of stored events after `since`, then live ones. */
+  /**
+   * A new stream on this build: a replay of stored events after `since`, then live ones. On a
+   * finished build rio also re-sends the terminal event with the last sequence to every watcher
+   * that did not just get it from a replay, so `since` = last sequence still sees the end.
+   */
   attach(build: Build, since: number): EventChannel<BuildEvent>;
   /** Ends every open stream of the build with a clean EOF (cleanup, failover, fault knob). */
   detachAll(build: Build): void;
@@ -75,15 +81,22 @@ export function createBuildRegistry(db: StateDb): BuildRegistry {
   }
 
   function attach(build: Build, since: number): EventChannel<BuildEvent> {
+    const last = build.seq;
     const watcher: Watcher = {
       channel: createEventChannel<BuildEvent>(() => {
         build.watchers.delete(watcher);
         if (build.watchers.size === 0) build.zeroWatchersSince = Date.now();
       }),
+      replayedThrough: since < last ? last : 0,
     };
     for (const ev of build.events) if (ev.sequence > BigInt(since)) watcher.channel.push(ev);
     build.watchers.add(watcher);
     build.zeroWatchersSince = undefined;
+    const state = build.state;
+    if (state.name !== "active") {
+      const again = create(BuildEventSchema, { buildId: build.id, sequence: BigInt(last), timestamp: timestampNow(), event: resentTerminalEvent(state) });
+      for (const w of build.watchers) if (last > w.replayedThrough) w.channel.push(again);
+    }
     return watcher.channel;
   }
 

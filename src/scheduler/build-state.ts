@@ -1,7 +1,8 @@
 /**
  * A build's state as a tagged type (the connect-es session-manager model): each state carries only
  * its own data (timers belong to the lifecycle), and the lifecycle changes it in one place
- * (`setState` in build-lifecycle.ts). Also the terminal event each end state stands for.
+ * (`setState` in build-lifecycle.ts). Also the terminal event each end state stands for, and
+ * rio's synthetic copy of it for a late WatchBuild (actor/build.rs handle_watch_build).
  */
 import { BuildResultStatus } from "../../generated/types_pb.js";
 import type { EventBody } from "./build-registry.js";
@@ -47,4 +48,12 @@ export function terminalEvent(outcome: TerminalState): EventBody {
       return never;
     }
   }
+}
+
+/**
+ * rio's re-sent terminal event for a watcher of a finished build: rebuilt from the build's state,
+ * so a cancellation loses its reason ("build was cancelled"), as in handle_watch_build.
+ */
+export function resentTerminalEvent(state: TerminalState): EventBody {
+  return state.name === "cancelled" ? terminalEvent({ name: "cancelled", reason: "build was cancelled" }) : terminalEvent(state);
 }

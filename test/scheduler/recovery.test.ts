@@ -65,10 +65,15 @@ describe("stream loss, failover and faults", () => {
     const union = new Set([...nonLog(s.events), ...nonLog(w.events)]);
     expect([...union].sort((a, b) => a - b)).toEqual(nonLog(ref.events));
     expect(ref.events.filter(isTerminalEvent)).toHaveLength(1);
-    // replaying from the terminal's sequence yields nothing old
-    const tail = watch(c, id, lastSeq(ref.events));
+    // watching from the terminal's sequence: rio re-sends the terminal event, with that same
+    // sequence (so not greater than since), instead of leaving the watcher silent until cleanup
+    const last = lastSeq(ref.events);
+    const tail = watch(c, id, last);
+    const again = await tail.waitFor(isTerminalEvent, 3000);
+    expect(Number(again.sequence)).toBe(last);
+    expect(again.event).toEqual(ref.events.at(-1)!.event);
     await sleep(200);
-    expect(tail.events).toHaveLength(0);
+    expect(tail.events).toHaveLength(1);
     for (const x of [w, ref, tail]) x.abort();
   });
 
