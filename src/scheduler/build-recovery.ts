@@ -29,7 +29,7 @@ export async function recoverBuilds(deps: RecoveryDeps): Promise<number> {
     const nodes: SubmittedNode[] = db.nodesOf(row.build_id).map((n) => ({
       drvPath: n.drv_path, drvHash: n.drv_hash, pname: n.pname, system: n.system,
       outputNames: JSON.parse(n.output_names) as string[], outputPaths: JSON.parse(n.output_paths) as string[],
-      drvContent: new Uint8Array(),
+      drvContent: new Uint8Array(), floatingCa: false,
     }));
     return { row, nodes, edges: db.edgesOf(row.build_id) };
   });

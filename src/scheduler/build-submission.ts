@@ -1,6 +1,6 @@
 /**
  * SubmitBuild after validation (rio's handle_merge_dag): reads the .drv files, asks the store which
- * outputs are valid, merges into the global table, writes
+ * outputs are valid, prunes to the roots when they all are, merges into the global table, writes
  * the durable rows and emits the first events (CACHED…, started, inputs_resolved, STARTED of
  * derivations already running for another build). Everything from the merge on is synchronous,
  * so a merge is atomic with respect to every other call.
@@ -16,7 +16,7 @@ import type { DerivationTable } from "./derivation-table.js";
 import { derivationEvent } from "./dispatcher.js";
 import type { EventChannel } from "./event-channel.js";
 import { uuidv7 } from "./ids.js";
-import { assertAcyclic, checkableOutputs, mergeIntoTable, newBuild, readDrvs } from "./merge.js";
+import { assertAcyclic, checkableOutputs, mergeIntoTable, newBuild, pruneToValidRoots, readDrvs } from "./merge.js";
 import type { BuildRow, StateDb } from "./state-db.js";
 import type { ValidSubmission } from "./validate-submit.js";
 
@@ -41,11 +41,12 @@ export interface SubmissionDeps {
 
 export async function submitBuild(deps: SubmissionDeps, params: SubmitParams): Promise<{ build: Build; events: EventChannel<BuildEvent> }> {
   const { db, table, registry } = deps;
-  const { nodes, edges, priorityClass } = params.submission;
-  await readDrvs(nodes);
-  const invalid = await findInvalidPaths(checkableOutputs(nodes));
+  const { priorityClass } = params.submission;
+  await readDrvs(params.submission.nodes);
+  const invalid = await findInvalidPaths(checkableOutputs(params.submission.nodes));
   if (deps.stopping()) throw new AppError("unavailable", "scheduler is shutting down");
   // From here on everything is synchronous.
+  const { nodes, edges } = pruneToValidRoots(params.submission.nodes, params.submission.edges, invalid);
   assertAcyclic(table, nodes, edges);
   const id = uuidv7();
   const { cachedNew, cachedCount } = mergeIntoTable(table, id, nodes, edges, invalid);
@@ -67,7 +68,7 @@ export async function submitBuild(deps: SubmissionDeps, params: SubmitParams): P
   registry.add(b);
   const events = registry.attach(b, 0);
   deps.log.info(
-    { buildId: id, nodes: nodes.length, cached: cachedCount, tenantId: params.tenantId },
+    { buildId: id, nodes: nodes.length, pruned: params.submission.nodes.length - nodes.length, cached: cachedCount, tenantId: params.tenantId },
     "build submitted",
   );
   for (const e of cachedNew) registry.emit(b, derivationEvent(e, DerivationEventKind.CACHED, { outputPaths: [...e.outputPaths] }));

@@ -1,7 +1,8 @@
 /**
  * Merging a submission into the global derivation table (rio's actor/merge.rs): checks that every
- * .drv is in the local store (and equals any inlined copy), refuses cycles, dedups against
- * derivations other builds already brought, and re-arms what earlier builds gave up on.
+ * .drv is in the local store (and equals any inlined copy), prunes to the roots when their outputs
+ * are already valid, refuses cycles, dedups against derivations other builds already brought, and
+ * re-arms what earlier builds gave up on.
  */
 import { readFile } from "node:fs/promises";
 import { AppError } from "../errors.js";
@@ -37,6 +38,30 @@ export function checkableOutputs(nodes: readonly SubmittedNode[]): string[] {
 export function outputsValid(paths: readonly string[], invalid: ReadonlySet<string>): boolean {
   const wanted = paths.filter((p) => p !== "");
   return wanted.length > 0 && wanted.every((p) => isStorePath(p) && !invalid.has(p));
+}
+
+/**
+ * rio's top-down shortcut (merge.rs step 0, check_roots_topdown): when every root's outputs are
+ * already valid, the dependencies are not needed and the submission shrinks to the roots, with no
+ * edges. Roots are nodes that are no edge's child in this submission. Falls through (returns the
+ * input) for a single node, no edges, no distinct roots, a floating-CA root, or roots without any
+ * expected output path.
+ */
+export function pruneToValidRoots(
+  nodes: readonly SubmittedNode[],
+  edges: readonly SubmittedEdge[],
+  invalid: ReadonlySet<string>,
+): { nodes: readonly SubmittedNode[]; edges: readonly SubmittedEdge[] } {
+  const unchanged = { nodes, edges };
+  if (edges.length === 0 || nodes.length <= 1) return unchanged;
+  const children = new Set(edges.map((e) => e.child));
+  const roots = nodes.filter((n) => !children.has(n.drvPath));
+  if (roots.length === 0 || roots.length === nodes.length) return unchanged;
+  if (roots.some((n) => n.floatingCa)) return unchanged;
+  const rootPaths = roots.flatMap((n) => n.outputPaths.filter((p) => p !== ""));
+  if (rootPaths.length === 0) return unchanged;
+  if (rootPaths.some((p) => !isStorePath(p) || invalid.has(p))) return unchanged;
+  return { nodes: roots, edges: [] };
 }
 
 export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedNode[], edges: readonly SubmittedEdge[]): void {

@@ -21,6 +21,8 @@ export interface SubmittedNode {
   readonly outputNames: readonly string[];
   readonly outputPaths: readonly string[];
   readonly drvContent: Uint8Array;
+  /** A 32-byte ca_modular_hash: rio's domain layer keeps it (floating CA) and skips the top-down prune. */
+  readonly floatingCa: boolean;
 }
 
 export interface SubmittedEdge {
@@ -82,6 +84,7 @@ export function validateSubmission(req: SubmitBuildRequest): ValidSubmission {
       outputNames: [...n.outputNames],
       outputPaths: [...n.expectedOutputPaths],
       drvContent: n.drvContent,
+      floatingCa: n.caModularHash.length === 32,
     });
   }
   const priorityClass = parsePriorityClass(req.priorityClass);
