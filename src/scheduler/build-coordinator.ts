@@ -83,7 +83,6 @@ export interface BuildCoordinator {
 export function createBuildCoordinator(db: StateDb, opts: CoordinatorOptions): BuildCoordinator {
   const registry = createBuildRegistry(db);
   const table = createDerivationTable({
-    isInteractive: (e) => [...e.interest].some((id) => registry.get(id)?.priorityClass === "interactive"),
     onStatusChange: (e) => {
       for (const id of e.interest.keys()) {
         db.updateNodeStatus(id, e.drvPath, e.status, e.lastExecutor);

@@ -12,7 +12,7 @@ import type { BuildLifecycle } from "./build-lifecycle.js";
 import type { DerivationTable } from "./derivation-table.js";
 import { checkableOutputs, mergeIntoTable, newBuild } from "./merge.js";
 import type { StateDb } from "./state-db.js";
-import type { SubmittedNode } from "./validate-submit.js";
+import type { PriorityClassName, SubmittedNode } from "./validate-submit.js";
 
 export interface RecoveryDeps {
   readonly db: StateDb;
@@ -35,7 +35,7 @@ export async function recoverBuilds(deps: RecoveryDeps): Promise<number> {
   });
   const invalid = await findInvalidPaths(loaded.flatMap((l) => checkableOutputs(l.nodes)));
   for (const { row, nodes, edges } of loaded) {
-    mergeIntoTable(table, row.build_id, nodes, edges, invalid);
+    mergeIntoTable(table, row.build_id, row.priority_class as PriorityClassName, nodes, edges, invalid);
     const b = newBuild(row, nodes.map((n) => n.drvPath), edges);
     for (const r of db.loadEvents(row.build_id)) b.events.push(fromBinary(BuildEventSchema, r.event));
     b.seq = db.maxSequence(row.build_id);

@@ -49,7 +49,7 @@ export async function submitBuild(deps: SubmissionDeps, params: SubmitParams): P
   const { nodes, edges } = pruneToValidRoots(params.submission.nodes, params.submission.edges, invalid);
   assertAcyclic(table, nodes, edges);
   const id = uuidv7();
-  const { cachedNew, cachedCount } = mergeIntoTable(table, id, nodes, edges, invalid);
+  const { cachedNew, cachedCount } = mergeIntoTable(table, id, priorityClass, nodes, edges, invalid);
   const row: BuildRow = {
     build_id: id, tenant_id: params.tenantId, priority_class: priorityClass, state: "active",
     keep_going: params.keepGoing ? 1 : 0, build_timeout: params.buildTimeout, max_silent_time: params.maxSilentTime, build_cores: params.buildCores,

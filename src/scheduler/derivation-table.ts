@@ -6,7 +6,7 @@
  * bookkeeping: the dispatcher starts and stops processes.
  */
 import { createReadyQueue } from "./ready-queue.js";
-import type { SubmittedNode } from "./validate-submit.js";
+import type { PriorityClassName, SubmittedNode } from "./validate-submit.js";
 
 /** rio's derivation status names (GraphNode.status); `created` is never used here. */
 export type DrvStatus = "queued" | "ready" | "running" | "completed" | "failed" | "dependency_failed" | "cancelled";
@@ -20,8 +20,8 @@ export interface DrvEntry {
   readonly outputPaths: readonly string[];
   readonly children: ReadonlySet<string>;
   readonly parents: ReadonlySet<string>;
-  /** Ids of the builds that want it. */
-  readonly interest: Set<string>;
+  /** Build id → its priority class: the derivation's queue priority is the highest of them. */
+  readonly interest: Map<string, PriorityClassName>;
   /** Changed only by the table's setStatus. */
   readonly status: DrvStatus;
   /** The slot that ran it last ("" = never dispatched); rio's assigned_executor_id. */
@@ -42,8 +42,6 @@ export function isDone(s: DrvStatus): boolean {
 const interactiveBoost = 1e9;
 
 export interface DerivationTableHooks {
-  /** Whether any build interested in the derivation is `interactive` (rio's boost). */
-  readonly isInteractive: (e: DrvEntry) => boolean;
   /** After every status change (durable rows, progress of the interested builds). */
   readonly onStatusChange: (e: DrvEntry, previous: DrvStatus) => void;
 }
@@ -78,12 +76,21 @@ export interface DerivationTable {
 
 export function createDerivationTable(hooks: DerivationTableHooks): DerivationTable {
   const entries = new Map<string, MutableEntry>();
-  const ready = createReadyQueue<DrvEntry>((e) => (hooks.isInteractive(e) ? interactiveBoost : 0) + criticalPath(e));
+  const ready = createReadyQueue<DrvEntry>((e) => (isInteractive(e) ? interactiveBoost : 0) + criticalPath(e));
   let critical = new Map<string, number>();
   const durations = new Map<string, number>(); // pname → last build seconds
 
   const estimate = (e: DrvEntry): number => durations.get(e.pname) ?? 1;
   const mutable = (e: DrvEntry): MutableEntry => e as MutableEntry;
+
+  /**
+   * rio's queue_priority: the boost applies if any interested build is interactive. Read from the
+   * entry itself, so a merge's rescore sees the interest it just added.
+   */
+  function isInteractive(e: DrvEntry): boolean {
+    for (const c of e.interest.values()) if (c === "interactive") return true;
+    return false;
+  }
 
   /** Seconds on the longest chain from this node up to a root, itself included. */
   function criticalPath(e: DrvEntry): number {
@@ -127,7 +134,7 @@ export function createDerivationTable(hooks: DerivationTableHooks): DerivationTa
     add(n) {
       const e: MutableEntry = {
         drvPath: n.drvPath, drvHash: n.drvHash, pname: n.pname, system: n.system, outputNames: n.outputNames, outputPaths: n.outputPaths,
-        children: new Set(), parents: new Set(), interest: new Set(), status: "queued", lastExecutor: "",
+        children: new Set(), parents: new Set(), interest: new Map(), status: "queued", lastExecutor: "",
       };
       entries.set(n.drvPath, e);
       return e;

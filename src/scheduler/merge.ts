@@ -9,7 +9,7 @@ import { AppError } from "../errors.js";
 import type { Build } from "./build-registry.js";
 import type { DerivationTable, DrvEntry } from "./derivation-table.js";
 import type { BuildRow } from "./state-db.js";
-import { isStorePath, type SubmittedEdge, type SubmittedNode } from "./validate-submit.js";
+import { isStorePath, type PriorityClassName, type SubmittedEdge, type SubmittedNode } from "./validate-submit.js";
 
 export async function readDrvs(nodes: readonly SubmittedNode[]): Promise<void> {
   const queue = [...nodes];
@@ -97,10 +97,14 @@ export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedN
   }
 }
 
-/** Adds nodes/edges to the global table and this build's interest; returns the nodes cached at merge. */
+/**
+ * Adds nodes/edges to the global table and this build's interest (with its priority class, which
+ * raises the queue priority of shared work at once); returns the nodes cached at merge.
+ */
 export function mergeIntoTable(
   table: DerivationTable,
   buildId: string,
+  priorityClass: PriorityClassName,
   nodes: readonly SubmittedNode[],
   edges: readonly SubmittedEdge[],
   invalid: ReadonlySet<string>,
@@ -125,7 +129,7 @@ export function mergeIntoTable(
       if (valid) cachedNew.push(e);
     }
     if (e.status === "completed" && valid) cachedCount++;
-    e.interest.add(buildId);
+    e.interest.set(buildId, priorityClass);
   }
   for (const ed of edges) {
     const p = table.get(ed.parent);
