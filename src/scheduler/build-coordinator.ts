@@ -24,6 +24,8 @@ export type { SubmitParams } from "./build-submission.js";
 
 export interface CoordinatorOptions {
   readonly maxJobs: number;
+  /** Systems the local executors build for (see local-systems.ts). */
+  readonly systems: readonly string[];
   readonly killGraceMs: number;
   readonly progressDebounceMs: number;
   readonly logBatchMs: number;
@@ -45,7 +47,7 @@ export interface LiveBuildView {
 export interface ClusterCounts {
   readonly pendingBuilds: number;
   readonly activeBuilds: number;
-  /** Ready derivations (rio's queued_derivations). */
+  /** Ready derivations, including those of systems no executor builds (rio's queued_derivations). */
   readonly readyDerivations: number;
   readonly runningDerivations: number;
   readonly readyBySystem: Readonly<Record<string, number>>;
@@ -81,8 +83,10 @@ export interface BuildCoordinator {
 }
 
 export function createBuildCoordinator(db: StateDb, opts: CoordinatorOptions): BuildCoordinator {
+  const systems = new Set(opts.systems);
   const registry = createBuildRegistry(db);
   const table = createDerivationTable({
+    isRoutable: (system) => systems.has(system),
     onStatusChange: (e) => {
       for (const id of e.interest.keys()) {
         db.updateNodeStatus(id, e.drvPath, e.status, e.lastExecutor);
@@ -90,6 +94,8 @@ export function createBuildCoordinator(db: StateDb, opts: CoordinatorOptions): B
         if (b) progress.touch(b);
       }
     },
+    onUnroutable: (system, e) =>
+      opts.log.warn({ system, drvPath: e.drvPath, executorSystems: [...systems] }, "no executor builds this system; its ready derivations wait until one does"),
   });
   const progress = createProgressReporter(registry, table, opts.progressDebounceMs);
   const logs = createLogBatcher(registry, { batchMs: opts.logBatchMs, batchLines: opts.logBatchLines });

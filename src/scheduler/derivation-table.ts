@@ -42,8 +42,12 @@ export function isDone(s: DrvStatus): boolean {
 const interactiveBoost = 1e9;
 
 export interface DerivationTableHooks {
+  /** Whether some executor builds this system; a ready derivation for none waits unqueued. */
+  readonly isRoutable: (system: string) => boolean;
   /** After every status change (durable rows, progress of the interested builds). */
   readonly onStatusChange: (e: DrvEntry, previous: DrvStatus) => void;
+  /** A system just got its first ready derivation that nothing can build (rio warns once). */
+  readonly onUnroutable: (system: string, e: DrvEntry) => void;
 }
 
 export interface DerivationTable {
@@ -57,6 +61,7 @@ export interface DerivationTable {
   setStatus(e: DrvEntry, status: DrvStatus): void;
   /** queued → ready when every child is completed. */
   promote(e: DrvEntry): boolean;
+  /** Ready derivations some executor can build. */
   readonly readyCount: number;
   /** The next derivation to run: interactive first, then the longest critical path. */
   takeNext(): DrvEntry | undefined;
@@ -77,6 +82,8 @@ export interface DerivationTable {
 export function createDerivationTable(hooks: DerivationTableHooks): DerivationTable {
   const entries = new Map<string, MutableEntry>();
   const ready = createReadyQueue<DrvEntry>((e) => (isInteractive(e) ? interactiveBoost : 0) + criticalPath(e));
+  /** Ready derivations of systems no executor builds, by system (rio defers them, unrouted). */
+  const parked = new Map<string, Set<DrvEntry>>();
   let critical = new Map<string, number>();
   const durations = new Map<string, number>(); // pname → last build seconds
 
@@ -116,12 +123,32 @@ export function createDerivationTable(hooks: DerivationTableHooks): DerivationTa
     return critical.get(e.drvPath) ?? 0;
   }
 
+  function enterReady(e: DrvEntry): void {
+    if (hooks.isRoutable(e.system)) {
+      ready.add(e);
+      return;
+    }
+    let set = parked.get(e.system);
+    if (!set) {
+      set = new Set();
+      parked.set(e.system, set);
+    }
+    set.add(e);
+    if (set.size === 1) hooks.onUnroutable(e.system, e);
+  }
+
+  function leaveReady(e: DrvEntry): void {
+    ready.delete(e);
+    const set = parked.get(e.system);
+    if (set?.delete(e) && set.size === 0) parked.delete(e.system); // re-arms the warning
+  }
+
   function setStatus(e: DrvEntry, status: DrvStatus): void {
     const previous = e.status;
     if (previous === status) return;
-    if (previous === "ready") ready.delete(e);
+    if (previous === "ready") leaveReady(e);
     mutable(e).status = status;
-    if (status === "ready") ready.add(e);
+    if (status === "ready") enterReady(e);
     hooks.onStatusChange(e, previous);
   }
 
@@ -173,7 +200,7 @@ export function createDerivationTable(hooks: DerivationTableHooks): DerivationTa
         if (!e || e.interest.size > 0 || !isDone(e.status)) continue;
         if ([...e.parents].some((q) => entries.has(q))) continue;
         entries.delete(p);
-        ready.delete(e);
+        leaveReady(e);
         removed++;
         for (const c of e.children) {
           entries.get(c)?.parents.delete(p);

@@ -14,6 +14,7 @@ import { createBuildCoordinator, type BuildCoordinator, type CoordinatorOptions,
 import { createRefusalWindow } from "./fault-injection.js";
 import { startGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { appErrorStatus } from "./grpc-status.js";
+import { localSystems } from "./local-systems.js";
 import { createSchedulerService } from "./scheduler-service.js";
 import { openStateDb } from "./state-db.js";
 
@@ -36,6 +37,11 @@ export interface LocalSchedulerOptions {
   readonly killGraceMs?: number;
   readonly progressDebounceMs?: number;
   readonly logBatchMs?: number;
+  /**
+   * Systems the executors build for; default what the local Nix builds (system, extra-platforms)
+   * plus `builtin`. A derivation for any other system waits, as on rio with no such pool.
+   */
+  readonly systems?: readonly string[];
   /** Defaults to a silent logger (the embedding service passes its child logger). */
   readonly logger?: Logger;
 }
@@ -83,6 +89,7 @@ export async function createLocalScheduler(options: LocalSchedulerOptions = {}):
   const maxJobs = options.maxJobs ?? 2;
   const coordinatorOptions: CoordinatorOptions = {
     maxJobs,
+    systems: options.systems ?? (await localSystems()),
     killGraceMs: options.killGraceMs ?? 5000,
     progressDebounceMs: options.progressDebounceMs ?? 250,
     logBatchMs: options.logBatchMs ?? 100,
