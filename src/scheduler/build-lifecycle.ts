@@ -103,7 +103,7 @@ export function createBuildLifecycle(deps: LifecycleDeps): BuildLifecycle {
       b.doneCursor++;
     }
     let firstFailure: DrvEntry | undefined;
-    const failedItself = (e: DrvEntry): boolean => e.status === "failed";
+    const failedItself = (e: DrvEntry): boolean => e.status === "poisoned";
     for (const [i, p] of b.nodes.entries()) {
       const e = table.get(p);
       if (!e || !isDone(e.status)) {

@@ -31,7 +31,7 @@ export function buildCounts(table: DerivationTable, b: Build): BuildCounts {
         running++;
         executors.add(e.lastExecutor);
         break;
-      case "failed":
+      case "poisoned":
       case "dependency_failed":
         failed++;
         break;

@@ -8,8 +8,12 @@
 import { createReadyQueue } from "./ready-queue.js";
 import type { PriorityClassName, SubmittedNode } from "./validate-submit.js";
 
-/** rio's derivation status names (GraphNode.status); `created` is never used here. */
-export type DrvStatus = "queued" | "ready" | "running" | "completed" | "failed" | "dependency_failed" | "cancelled";
+/**
+ * rio's derivation status names (GraphNode.status) that this scheduler uses. `poisoned` is a
+ * permanent failure; rio's transient `failed` (mid-retry), `created`, `assigned`, `substituting`
+ * and `skipped` never occur here.
+ */
+export type DrvStatus = "queued" | "ready" | "running" | "completed" | "poisoned" | "dependency_failed" | "cancelled";
 
 export interface DrvEntry {
   readonly drvPath: string;
@@ -35,7 +39,7 @@ interface MutableEntry extends Omit<DrvEntry, "status" | "children" | "parents">
 }
 
 export function isDone(s: DrvStatus): boolean {
-  return s === "completed" || s === "failed" || s === "dependency_failed" || s === "cancelled";
+  return s === "completed" || s === "poisoned" || s === "dependency_failed" || s === "cancelled";
 }
 
 /** rio's INTERACTIVE_BOOST: dominates any critical-path difference. */

@@ -183,7 +183,8 @@ export function createDispatcher(
     const status = failureStatus(res);
     const message = res.errors.filter((m) => m.includes(e.drvPath)).join("\n") || res.errors.join("\n") || `derivation ${e.drvPath} failed`;
     const builds = interestedBuilds(registry, e);
-    table.setStatus(e, "failed");
+    // rio's handle_permanent_failure: a failed derivation is poisoned.
+    table.setStatus(e, "poisoned");
     opts.log.warn({ drvPath: e.drvPath, exitCode: res.exitCode, status: BuildResultStatus[status], builds: builds.map((b) => b.id) }, "derivation failed");
     emitAll(builds, derivationEvent(e, DerivationEventKind.FAILED, { errorMessage: message, failureStatus: status }));
     for (const a of table.pendingAncestors(e)) table.setStatus(a, "dependency_failed");

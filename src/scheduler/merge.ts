@@ -123,8 +123,9 @@ export function mergeIntoTable(
       }
     } else if (e.status === "completed" && !valid) {
       table.setStatus(e, "queued"); // outputs were collected since
-    } else if (e.status === "failed" || e.status === "dependency_failed" || e.status === "cancelled") {
-      // Resubmission re-arms what an earlier build gave up on.
+    } else if (e.status === "poisoned" || e.status === "dependency_failed" || e.status === "cancelled") {
+      // Resubmission re-arms what an earlier build gave up on (rio: a poisoned derivation while
+      // its retry count is under POISON_RESUBMIT_RETRY_LIMIT, always true here).
       table.setStatus(e, valid ? "completed" : "queued");
       if (valid) cachedNew.push(e);
     }

@@ -186,9 +186,15 @@ describe("local scheduler builds", () => {
     expect((await findInvalidPaths([dag.outputs.slow!])).size).toBe(1);
     const graph = await c.admin.getBuildGraph({ buildId: await s.buildId });
     const st = Object.fromEntries(graph.nodes.map((n) => [n.drvPath, n.status]));
-    expect(st[dag.drvs.bad!]).toBe("failed");
+    // rio's handle_permanent_failure poisons the derivation (its `failed` is a transient state)
+    expect(st[dag.drvs.bad!]).toBe("poisoned");
     expect(st[dag.drvs.slow!]).toBe("cancelled");
     s.abort();
+    // a resubmission re-arms the poisoned derivation (rio: under POISON_RESUBMIT_RETRY_LIMIT)
+    const again = submit(dag, { keepGoing: false });
+    expect((await again.waitFor(isTerminalEvent)).event.case).toBe("failed");
+    expect(derivationEvents(again.events, DerivationEventKind.STARTED)).toContain(dag.drvs.bad);
+    again.abort();
   });
 
   it("keeps building independent siblings with keep_going and fails at the end", async () => {
