@@ -26,6 +26,7 @@ export interface CoordinatorOptions {
   readonly maxJobs: number;
   /** Systems the local executors build for (see local-systems.ts). */
   readonly systems: readonly string[];
+  readonly maxTimeoutRetries: number;
   readonly killGraceMs: number;
   readonly progressDebounceMs: number;
   readonly logBatchMs: number;
@@ -112,6 +113,7 @@ export function createBuildCoordinator(db: StateDb, opts: CoordinatorOptions): B
   const dispatcher: Dispatcher = createDispatcher(table, registry, logs, lifecycle, {
     maxJobs: opts.maxJobs,
     killGraceMs: opts.killGraceMs,
+    maxTimeoutRetries: opts.maxTimeoutRetries,
     log: opts.log,
   });
   let disposed = false;

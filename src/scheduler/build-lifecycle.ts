@@ -103,7 +103,7 @@ export function createBuildLifecycle(deps: LifecycleDeps): BuildLifecycle {
       b.doneCursor++;
     }
     let firstFailure: DrvEntry | undefined;
-    const failedItself = (e: DrvEntry): boolean => e.status === "poisoned";
+    const failedItself = (e: DrvEntry): boolean => e.status === "poisoned" || e.status === "cancelled";
     for (const [i, p] of b.nodes.entries()) {
       const e = table.get(p);
       if (!e || !isDone(e.status)) {

@@ -16,7 +16,7 @@ export interface BuildCounts {
   readonly executors: string[];
 }
 
-/** Counters of a build's derivations: ready counts as queued. */
+/** Counters as rio's build_summary makes them: cancelled work counts as failed, ready as queued. */
 export function buildCounts(table: DerivationTable, b: Build): BuildCounts {
   let completed = 0, running = 0, failed = 0, queued = 0;
   const executors = new Set<string>();
@@ -33,9 +33,8 @@ export function buildCounts(table: DerivationTable, b: Build): BuildCounts {
         break;
       case "poisoned":
       case "dependency_failed":
-        failed++;
-        break;
       case "cancelled":
+        failed++;
         break;
       case "queued":
       case "ready":

@@ -10,8 +10,9 @@ import type { PriorityClassName, SubmittedNode } from "./validate-submit.js";
 
 /**
  * rio's derivation status names (GraphNode.status) that this scheduler uses. `poisoned` is a
- * permanent failure; rio's transient `failed` (mid-retry), `created`, `assigned`, `substituting`
- * and `skipped` never occur here.
+ * permanent failure, `cancelled` also ends a derivation whose timeout retries ran out (as in rio's
+ * handle_timeout_failure); rio's transient `failed` (mid-retry), `created`, `assigned`,
+ * `substituting` and `skipped` never occur here.
  */
 export type DrvStatus = "queued" | "ready" | "running" | "completed" | "poisoned" | "dependency_failed" | "cancelled";
 
@@ -30,6 +31,8 @@ export interface DrvEntry {
   readonly status: DrvStatus;
   /** The slot that ran it last ("" = never dispatched); rio's assigned_executor_id. */
   lastExecutor: string;
+  /** Re-dispatches after a timeout so far (rio's retry.timeout_count). */
+  timeoutRetries: number;
 }
 
 interface MutableEntry extends Omit<DrvEntry, "status" | "children" | "parents"> {
@@ -165,7 +168,7 @@ export function createDerivationTable(hooks: DerivationTableHooks): DerivationTa
     add(n) {
       const e: MutableEntry = {
         drvPath: n.drvPath, drvHash: n.drvHash, pname: n.pname, system: n.system, outputNames: n.outputNames, outputPaths: n.outputPaths,
-        children: new Set(), parents: new Set(), interest: new Map(), status: "queued", lastExecutor: "",
+        children: new Set(), parents: new Set(), interest: new Map(), status: "queued", lastExecutor: "", timeoutRetries: 0,
       };
       entries.set(n.drvPath, e);
       return e;

@@ -1,7 +1,9 @@
 /**
  * Runs ready derivations: a fixed set of local slots (rio's executors), one `nix-store --realise`
- * per dispatched derivation, and the outcome of each run. What an outcome means for the builds
- * that want it is the build lifecycle's business (`outcomes`).
+ * per dispatched derivation, and the outcome of each run. A run that timed out (max_silent_time or
+ * the per-derivation timeout) goes back to ready up to `maxTimeoutRetries` times, as rio's
+ * handle_timeout_failure does; any other failure poisons the derivation. What an outcome means for
+ * the builds that want it is the build lifecycle's business (`outcomes`).
  */
 import type { Logger } from "pino";
 import { DerivationEventKind } from "../../generated/dag_pb.js";
@@ -16,6 +18,8 @@ import { isStorePath } from "./validate-submit.js";
 export interface DispatcherOptions {
   readonly maxJobs: number;
   readonly killGraceMs: number;
+  /** rio's RetryPolicy.max_timeout_retries (default 4): re-dispatches after a timeout. */
+  readonly maxTimeoutRetries: number;
   readonly log: Logger;
 }
 
@@ -182,9 +186,17 @@ export function createDispatcher(
   function fail(e: DrvEntry, res: RealiseResult): void {
     const status = failureStatus(res);
     const message = res.errors.filter((m) => m.includes(e.drvPath)).join("\n") || res.errors.join("\n") || `derivation ${e.drvPath} failed`;
+    if (status === BuildResultStatus.TIMED_OUT && e.timeoutRetries < opts.maxTimeoutRetries) {
+      // rio re-dispatches a timed-out derivation (no backoff, no failure event); STARTED follows again.
+      e.timeoutRetries += 1;
+      opts.log.info({ drvPath: e.drvPath, retry: e.timeoutRetries, max: opts.maxTimeoutRetries }, "derivation timed out; retrying");
+      table.setStatus(e, "ready");
+      return;
+    }
     const builds = interestedBuilds(registry, e);
-    // rio's handle_permanent_failure: a failed derivation is poisoned.
-    table.setStatus(e, "poisoned");
+    // Past the retry cap a timeout ends `cancelled` (retriable on resubmit); any other failure
+    // poisons the derivation (rio's handle_permanent_failure).
+    table.setStatus(e, status === BuildResultStatus.TIMED_OUT ? "cancelled" : "poisoned");
     opts.log.warn({ drvPath: e.drvPath, exitCode: res.exitCode, status: BuildResultStatus[status], builds: builds.map((b) => b.id) }, "derivation failed");
     emitAll(builds, derivationEvent(e, DerivationEventKind.FAILED, { errorMessage: message, failureStatus: status }));
     for (const a of table.pendingAncestors(e)) table.setStatus(a, "dependency_failed");

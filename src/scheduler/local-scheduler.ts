@@ -42,6 +42,8 @@ export interface LocalSchedulerOptions {
    * plus `builtin`. A derivation for any other system waits, as on rio with no such pool.
    */
   readonly systems?: readonly string[];
+  /** Re-dispatches of a derivation that timed out (rio's max_timeout_retries); default 4. */
+  readonly maxTimeoutRetries?: number;
   /** Defaults to a silent logger (the embedding service passes its child logger). */
   readonly logger?: Logger;
 }
@@ -90,6 +92,7 @@ export async function createLocalScheduler(options: LocalSchedulerOptions = {}):
   const coordinatorOptions: CoordinatorOptions = {
     maxJobs,
     systems: options.systems ?? (await localSystems()),
+    maxTimeoutRetries: options.maxTimeoutRetries ?? 4,
     killGraceMs: options.killGraceMs ?? 5000,
     progressDebounceMs: options.progressDebounceMs ?? 250,
     logBatchMs: options.logBatchMs ?? 100,

@@ -125,7 +125,9 @@ export function mergeIntoTable(
       table.setStatus(e, "queued"); // outputs were collected since
     } else if (e.status === "poisoned" || e.status === "dependency_failed" || e.status === "cancelled") {
       // Resubmission re-arms what an earlier build gave up on (rio: a poisoned derivation while
-      // its retry count is under POISON_RESUBMIT_RETRY_LIMIT, always true here).
+      // its retry count is under POISON_RESUBMIT_RETRY_LIMIT, always true here). rio re-inserts
+      // the node, so its timeout retries start over.
+      e.timeoutRetries = 0;
       table.setStatus(e, valid ? "completed" : "queued");
       if (valid) cachedNew.push(e);
     }

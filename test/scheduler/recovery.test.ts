@@ -154,13 +154,21 @@ describe("stream loss, failover and faults", () => {
     expect(code).toBe(Code.NotFound);
   });
 
-  it("applies max_silent_time and build_timeout", async () => {
+  it("retries a derivation killed for max_silent_time 4 times before the build fails; applies build_timeout", async () => {
     const silent = await instantiateFixtureDag([{ name: "silent", sleep: 30 }], freshSalt());
     const s1 = submit(c, silent, { maxSilentTime: 1n });
-    const t1 = await s1.waitFor(isTerminalEvent, 15_000);
+    const t1 = await s1.waitFor(isTerminalEvent, 45_000);
     expect(t1.event.case).toBe("failed");
+    // rio's handle_timeout_failure: up to max_timeout_retries (4) re-dispatches without a failure
+    // event, each announced by STARTED; the fifth timeout is terminal
+    const kinds = s1.events.flatMap((e) => (e.event.case === "derivation" ? [e.event.value.kind] : []));
+    expect(kinds).toEqual([...Array<DerivationEventKind>(5).fill(DerivationEventKind.STARTED), DerivationEventKind.FAILED]);
     const f = s1.events.find((e) => e.event.case === "derivation" && e.event.value.kind === DerivationEventKind.FAILED);
     expect(f?.event.case === "derivation" && f.event.value.failureStatus).toBe(BuildResultStatus.TIMED_OUT);
+    // …and ends the derivation `cancelled` (retriable on resubmit), not poisoned
+    const id1 = await s1.buildId;
+    expect((await c.admin.getBuildGraph({ buildId: id1 })).nodes.map((n) => n.status)).toEqual(["cancelled"]);
+    expect(await c.scheduler.queryBuildStatus({ buildId: id1 })).toMatchObject({ state: BuildState.FAILED, failedDerivations: 1 });
 
     const slow = await instantiateFixtureDag([{ name: "slow", sleep: 30 }, { name: "top", deps: ["slow"] }], freshSalt());
     const t0 = Date.now();
