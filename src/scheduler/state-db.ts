@@ -153,9 +153,9 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
     getBuild: (id: string) => db.prepare(`SELECT * FROM builds WHERE build_id = ?`).get(id) as BuildRow | undefined,
     /** A build's nodes in submission order (recovery rebuilds the build from them). */
     nodesOf: (id: string) => db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid`).all(id) as NodeRow[],
-    /** GetBuildGraph's node rows, capped. */
+    /** GetBuildGraph's node rows: ordered by derivation path and capped, as rio's load_build_graph. */
     graphNodesOf: (id: string, limit: number) =>
-      db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid LIMIT ?`).all(id, limit) as NodeRow[],
+      db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY drv_path LIMIT ?`).all(id, limit) as NodeRow[],
     countNodes: (id: string) => (db.prepare(`SELECT COUNT(*) AS c FROM build_nodes WHERE build_id = ?`).get(id) as { c: number }).c,
     edgesOf: (id: string) =>
       db.prepare(`SELECT parent, child FROM build_edges WHERE build_id = ?`).all(id) as { parent: string; child: string }[],

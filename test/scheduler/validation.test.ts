@@ -169,6 +169,19 @@ describe("tenants and admin edges", () => {
     expect((await c.admin.listBuilds({ statusFilter: "succeeded" })).builds.length).toBe(all.builds.length);
   });
 
+  it("lists GetBuildGraph nodes ordered by derivation path, whatever the submission order", async () => {
+    const g = await instantiateFixtureDag([{ name: "g-a", lines: 0 }, { name: "g-b", lines: 0 }, { name: "g-c", lines: 0 }, { name: "g-top", deps: ["g-a", "g-b", "g-c"], lines: 0 }], freshSalt());
+    const byPath = g.nodes.map((n) => n.drvPath).sort();
+    // submitted in the reverse of path order (rio's load_build_graph orders by drv_path)
+    const nodes = [...g.nodes].sort((a, b) => b.drvPath.localeCompare(a.drvPath));
+    let buildId = "";
+    for await (const e of c.scheduler.submitBuild(create(SubmitBuildRequestSchema, { nodes, edges: g.edges }), { onHeader: (h) => void (buildId = h.get("x-rio-build-id") ?? "") })) {
+      if (isTerminalEvent(e)) break;
+    }
+    const graph = await c.admin.getBuildGraph({ buildId });
+    expect(graph.nodes.map((n) => n.drvPath)).toEqual(byPath);
+  });
+
   it("caps GetBuildGraph at 5000 nodes and marks it truncated", async () => {
     // a star (one top over 5000 leaves): cheap to instantiate, unlike a 5001-long chain
     const spec = [{ name: "top", lines: 0, deps: Array.from({ length: 5000 }, (_, i) => `n${i}`) }, ...Array.from({ length: 5000 }, (_, i) => ({ name: `n${i}`, lines: 0 }))];
