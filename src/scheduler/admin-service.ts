@@ -8,6 +8,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { AdminService } from "../../generated/admin_pb.js";
 import { AppError } from "../errors.js";
+import { decodeCursor, encodeCursor } from "./build-cursor.js";
 import { isUuid } from "./ids.js";
 import { readStoredLog } from "./nix-realise.js";
 import type { BuildStateName, TenantRow } from "./state-db.js";
@@ -17,26 +18,18 @@ import { normalizeTenantName } from "./validate-submit.js";
 const logChunkLines = 256;
 const graphNodeCap = 5000;
 const statusFilters: readonly BuildStateName[] = ["pending", "active", "succeeded", "failed", "cancelled"];
+const maxI32 = 2 ** 31 - 1;
+const maxI64 = 2n ** 63n - 1n;
 
 function tenantInfo(t: TenantRow) {
   return {
     tenantId: t.tenant_id,
     tenantName: t.tenant_name,
     gcRetentionHours: t.gc_retention_hours,
-    gcMaxStoreBytes: t.gc_max_store_bytes === null ? undefined : BigInt(t.gc_max_store_bytes),
+    gcMaxStoreBytes: t.gc_max_store_bytes ?? undefined,
     createdAt: timestampFromMs(Math.floor(t.created_at / 1000) * 1000),
     hasCacheToken: t.cache_token !== null,
   };
-}
-
-function encodeCursor(at: number, id: string): string {
-  return Buffer.from(`${at}:${id}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { at: number; id: string } {
-  const [at, id] = Buffer.from(cursor, "base64url").toString().split(":");
-  if (!at || !id || !/^\d+$/.test(at) || !isUuid(id)) throw new AppError("invalid_argument", "invalid cursor");
-  return { at: Number(at), id };
 }
 
 export function createAdminService(deps: ServiceDeps & { startedAt: number; maxJobs: number }): ServiceImpl<typeof AdminService> {
@@ -67,13 +60,16 @@ export function createAdminService(deps: ServiceDeps & { startedAt: number; maxJ
         }
         state = req.statusFilter;
       }
+      // A blank or malformed name means no filter, as in rio (NormalizedName::from_maybe_empty).
       let tenantId: string | undefined;
-      if (req.tenantFilter !== "") {
-        const t = deps.db.tenantByName(req.tenantFilter.trim());
-        if (!t) throw new AppError("invalid_argument", `unknown tenant: ${req.tenantFilter}`);
+      const tenant = normalizeTenantName(req.tenantFilter);
+      if (tenant.ok) {
+        const t = deps.db.tenantByName(tenant.name);
+        if (!t) throw new AppError("invalid_argument", `unknown tenant: ${tenant.name}`);
         tenantId = t.tenant_id;
       }
-      const after = req.cursor !== undefined && req.cursor !== "" ? decodeCursor(req.cursor) : undefined;
+      // A cursor that is set, even to "", is decoded (rio: "" is a bad cursor, not the first page).
+      const after = req.cursor !== undefined ? decodeCursor(req.cursor) : undefined;
       const { rows, total } = deps.db.listBuilds({ state, tenantId, limit, offset: req.offset, after });
       const coordinator = deps.coordinator();
       const last = rows[rows.length - 1];
@@ -152,20 +148,27 @@ export function createAdminService(deps: ServiceDeps & { startedAt: number; maxJ
       return { tenants: deps.db.listTenants().map(tenantInfo) };
     },
 
+    // rio's admin/tenants.rs create_tenant: its checks, in its order, with its texts.
     createTenant(req) {
       const n = normalizeTenantName(req.tenantName);
-      if (!n.ok) throw new AppError("invalid_argument", n.reason);
-      if (req.cacheToken !== undefined && req.cacheToken === "") throw new AppError("invalid_argument", "cache_token is empty");
-      if (deps.db.tenantByName(n.name)) throw new AppError("conflict", `tenant exists: ${n.name}`);
-      if (req.cacheToken !== undefined && deps.db.tenantByToken(req.cacheToken)) {
-        throw new AppError("conflict", "cache_token already in use");
+      if (!n.ok) throw new AppError("invalid_argument", `invalid tenant_name: ${n.reason}`);
+      const cacheToken = req.cacheToken?.trim();
+      if (cacheToken === "") throw new AppError("invalid_argument", "cache_token must not be empty string (omit field for none)");
+      if (req.gcRetentionHours !== undefined && req.gcRetentionHours > maxI32) {
+        throw new AppError("invalid_argument", "gc_retention_hours out of range (max 2^31-1)");
+      }
+      if (req.gcMaxStoreBytes !== undefined && req.gcMaxStoreBytes > maxI64) {
+        throw new AppError("invalid_argument", "gc_max_store_bytes out of range (max 2^63-1)");
+      }
+      if (deps.db.tenantByName(n.name) || (cacheToken !== undefined && deps.db.tenantByToken(cacheToken))) {
+        throw new AppError("conflict", `tenant '${n.name}' already exists (or cache_token collision)`);
       }
       const row: TenantRow = {
         tenant_id: randomUUID(),
         tenant_name: n.name,
         gc_retention_hours: req.gcRetentionHours ?? 168,
-        gc_max_store_bytes: req.gcMaxStoreBytes === undefined ? null : Number(req.gcMaxStoreBytes),
-        cache_token: req.cacheToken ?? null,
+        gc_max_store_bytes: req.gcMaxStoreBytes ?? null,
+        cache_token: cacheToken ?? null,
         created_at: Date.now(),
       };
       deps.db.insertTenant(row);

@@ -127,7 +127,7 @@ export function createSchedulerService(deps: ServiceDeps): ServiceImpl<typeof Sc
 
     resolveTenant(req) {
       const n = normalizeTenantName(req.tenantName);
-      if (!n.ok) throw new AppError("invalid_argument", n.reason);
+      if (!n.ok) throw new AppError("invalid_argument", `tenant_name invalid: ${n.reason} (gateway should gate single-tenant mode before calling)`);
       const t = deps.db.tenantByName(n.name);
       if (!t) throw new AppError("invalid_argument", `unknown tenant: ${n.name}`);
       return { tenantId: t.tenant_id };

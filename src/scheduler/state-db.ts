@@ -40,10 +40,19 @@ export interface TenantRow {
   tenant_id: string;
   tenant_name: string;
   gc_retention_hours: number;
-  gc_max_store_bytes: number | null;
+  /** Up to 2^63-1, so read and written as bigint. */
+  gc_max_store_bytes: bigint | null;
   cache_token: string | null;
   created_at: number;
 }
+
+interface StoredTenantRow extends Omit<TenantRow, "gc_retention_hours" | "created_at"> {
+  gc_retention_hours: bigint;
+  created_at: bigint;
+}
+
+const tenantFromRow = (r: StoredTenantRow | undefined): TenantRow | undefined =>
+  r && { ...r, gc_retention_hours: Number(r.gc_retention_hours), created_at: Number(r.created_at) };
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tenants (
@@ -190,8 +199,11 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
          VALUES (@tenant_id, @tenant_name, @gc_retention_hours, @gc_max_store_bytes, @cache_token, @created_at)`,
       ).run(t);
     },
-    tenantByName: (name: string) => db.prepare(`SELECT * FROM tenants WHERE tenant_name = ?`).get(name) as TenantRow | undefined,
-    tenantByToken: (token: string) => db.prepare(`SELECT * FROM tenants WHERE cache_token = ?`).get(token) as TenantRow | undefined,
-    listTenants: () => db.prepare(`SELECT * FROM tenants ORDER BY created_at, tenant_name`).all() as TenantRow[],
+    tenantByName: (name: string) =>
+      tenantFromRow(db.prepare(`SELECT * FROM tenants WHERE tenant_name = ?`).safeIntegers(true).get(name) as StoredTenantRow | undefined),
+    tenantByToken: (token: string) =>
+      tenantFromRow(db.prepare(`SELECT * FROM tenants WHERE cache_token = ?`).safeIntegers(true).get(token) as StoredTenantRow | undefined),
+    listTenants: () =>
+      (db.prepare(`SELECT * FROM tenants ORDER BY created_at, tenant_name`).safeIntegers(true).all() as StoredTenantRow[]).map((r) => tenantFromRow(r)!),
   };
 }

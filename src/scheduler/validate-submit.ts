@@ -96,10 +96,13 @@ export function validateSubmission(req: SubmitBuildRequest): ValidSubmission {
   return { nodes: [...nodes.values()], edges: [...edges.values()], priorityClass };
 }
 
-/** rio's tenant-name normalizer: trimmed; interior whitespace is an error. */
+/**
+ * rio's tenant-name normalizer (rio-common/src/tenant.rs NormalizedName): trimmed; empty and
+ * interior whitespace are errors, with rio's texts.
+ */
 export function normalizeTenantName(raw: string): { ok: true; name: string } | { ok: false; reason: string } {
   const name = raw.trim();
-  if (name === "") return { ok: false, reason: "tenant name is empty" };
-  if (/\s/.test(name)) return { ok: false, reason: "tenant name contains whitespace" };
+  if (name === "") return { ok: false, reason: "name is empty after trimming" };
+  if (/\s/.test(name)) return { ok: false, reason: `name contains interior whitespace: ${JSON.stringify(name)}` };
   return { ok: true, name };
 }
