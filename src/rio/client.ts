@@ -41,6 +41,7 @@ import type {
   SubmitRequest,
   Tenant,
 } from "./types.js";
+import { isTerminalRioEvent } from "./types.js";
 import { decodeLines, toNumber } from "./wire-values.js";
 
 export const tenantTokenHeader = "x-rio-tenant-token";
@@ -75,7 +76,11 @@ export interface RioClient {
   submit(request: SubmitRequest, options?: SubmitOptions): Promise<SubmittedBuild>;
   /** Follows an existing build from `since`, re-attaching as needed (e.g. after a restart of ours). */
   follow(buildId: string, options: FollowOptions): Promise<FollowOutcome>;
-  /** One WatchBuild stream, no re-attach: events after `fromSequence` until the server ends it. */
+  /**
+   * One WatchBuild stream, no re-attach: events after `fromSequence` up to and including the
+   * terminal one (which rio re-sends, with its own sequence, to a watcher already past it), or
+   * until the server ends the stream.
+   */
   watch(buildId: string, fromSequence: number, options?: { signal?: AbortSignal }): AsyncIterable<RioEvent>;
   query(buildId: string): Promise<BuildStatus>;
   /** True iff this call moved the build to cancelled. */
@@ -179,7 +184,10 @@ export function createRioClient(options: RioClientOptions): RioClient {
       try {
         for await (const msg of stream.messages) {
           const ev = toRioEvent(msg);
-          if (ev !== null) yield ev;
+          if (ev === null) continue;
+          yield ev;
+          // rio keeps the stream open for its cleanup delay (~60 s) after the end: nothing follows.
+          if (isTerminalRioEvent(ev)) return;
         }
       } catch (err) {
         throw toAppError(err, "WatchBuild");

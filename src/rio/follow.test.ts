@@ -1,7 +1,6 @@
 /**
- * followBuild's sequence rules on hand-made wire events. The local scheduler never re-sends a
- * terminal event with sequence == since (rio does, docs/rio-build.md behaviour 2), so that case is fed directly
- * through the stream seam here; the network paths are covered in test/rio/.
+ * followBuild's sequence rules on hand-made wire events; the network paths (including the
+ * terminal event rio re-sends with sequence == since) are covered in test/rio/.
  */
 import { create } from "@bufbuild/protobuf";
 import pino from "pino";

@@ -7,3 +7,4 @@ export type { FollowHooks, FollowOptions, ReattachInfo } from "./follow.js";
 export type { SubmitOptions, SubmitRetryInfo, SubmittedBuild } from "./submit.js";
 export { appErrorCodeFor, toAppError } from "./grpc-errors.js";
 export * from "./types.js";
+export { describeUndispatched, explainUndispatched } from "./undispatched.js";

@@ -52,7 +52,8 @@ export function toListBuildsRequest(q: ListBuildsQuery) {
     statusFilter: q.status ?? "",
     tenantFilter: q.tenant ?? "",
     limit: q.limit ?? 0,
-    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    // rio decodes a cursor that is set even when empty, and rejects "" as a bad cursor.
+    ...(q.cursor ? { cursor: q.cursor } : {}),
   });
 }
 

@@ -85,7 +85,7 @@ export interface BuildStatus {
 export type BuildStatusFilter = "pending" | "active" | "succeeded" | "failed" | "cancelled";
 
 export interface ListBuildsQuery {
-  /** Opaque keyset cursor from a previous page's `nextCursor`. */
+  /** Opaque keyset cursor from a previous page's `nextCursor`; absent or "" = the first page. */
   readonly cursor?: string;
   readonly status?: BuildStatusFilter;
   /** Tenant name. */

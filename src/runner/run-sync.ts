@@ -14,6 +14,7 @@ import type { DeploymentType, EvalErrorInfo, EvaluationResult, Evaluator } from 
 import { EvalFailedError } from "../eval/index.js";
 import type { ServiceMetrics } from "../metrics.js";
 import type { RioClient, TerminalRioEvent } from "../rio/index.js";
+import { explainUndispatched } from "../rio/index.js";
 import type { NewLogLine, Store, SyncRecord } from "../store/index.js";
 import { findUnrecordedBuild } from "./adopt-build.js";
 import { createBuildRecorder } from "./build-recorder.js";
@@ -276,8 +277,11 @@ async function build(
     handleTerminal(outcome.event, recorder.lastFailure);
   } catch (err) {
     if (timer.signal.aborted && !signal.aborted) {
+      // Asked before the cancel: what the build still waited for says why it ran out of time.
+      const buildId = deps.store.getSyncRecord(record.id).buildId;
+      const why = buildId === null ? null : await explainUndispatched(deps.rio, buildId);
       await cancelBuildQuietly(deps, record.id, "timeout", log);
-      throw fail("timeout", `build exceeded ${deps.timeouts.buildMs / 1000} s`);
+      throw fail("timeout", `build exceeded ${deps.timeouts.buildMs / 1000} s${why ? `: ${why}` : ""}`);
     }
     throw err;
   } finally {

@@ -5,19 +5,46 @@
 import type { Build, EventBody } from "./build-registry.js";
 import { isDone, type DerivationTable } from "./derivation-table.js";
 
+export interface BuildCounts {
+  readonly total: number;
+  readonly completed: number;
+  readonly running: number;
+  readonly failed: number;
+  readonly queued: number;
+  readonly cached: number;
+  /** Sorted slots running this build's derivations (rio's assigned_executors). */
+  readonly executors: string[];
+}
 
-export function buildCounts(table: DerivationTable, b: Build) {
+/** Counters as rio's build_summary makes them: cancelled work counts as failed, ready as queued. */
+export function buildCounts(table: DerivationTable, b: Build): BuildCounts {
   let completed = 0, running = 0, failed = 0, queued = 0;
   const executors = new Set<string>();
   for (const p of b.nodes) {
     const e = table.get(p);
     if (!e) continue;
-    if (e.status === "completed") completed++;
-    else if (e.status === "running") {
-      running++;
-      if (e.run) executors.add(e.run.slot);
-    } else if (e.status === "failed" || e.status === "dependency_failed") failed++;
-    else if (e.status === "queued" || e.status === "ready") queued++;
+    switch (e.status) {
+      case "completed":
+        completed++;
+        break;
+      case "running":
+        running++;
+        executors.add(e.lastExecutor);
+        break;
+      case "poisoned":
+      case "dependency_failed":
+      case "cancelled":
+        failed++;
+        break;
+      case "queued":
+      case "ready":
+        queued++;
+        break;
+      default: {
+        const never: never = e.status;
+        return never;
+      }
+    }
   }
   return { total: b.nodes.length, completed, running, failed, queued, cached: b.cached, executors: [...executors].sort() };
 }
@@ -32,7 +59,7 @@ export function criticalPathRemaining(table: DerivationTable, b: Build): number 
       const [p, expanded] = stack.pop()!;
       if (memo.has(p)) continue;
       const e = table.get(p);
-      if (!e || isDone(e.status) || e.status === "completed") {
+      if (!e || isDone(e.status)) {
         memo.set(p, 0);
         continue;
       }

@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { createLocalScheduler, type LocalSchedulerOptions } from "./local-scheduler.js";
+import { AppError } from "../errors.js";
+import { createLocalScheduler, parseListen, type LocalSchedulerOptions } from "./local-scheduler.js";
 
 const usage = `usage: fediversity-deploy scheduler [--listen HOST:PORT] [--state FILE] [--max-jobs N]
   [--orphan-grace-secs N] [--orphan-check-secs N] [--cleanup-delay-secs N] [--kill-grace-secs N]`;
@@ -12,7 +13,7 @@ const usage = `usage: fediversity-deploy scheduler [--listen HOST:PORT] [--state
 function positiveNumber(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${raw}`);
+  if (!Number.isFinite(n) || n < 0) throw new AppError("invalid_argument", `--${name} must be a non-negative number, got ${raw}`);
   return n;
 }
 
@@ -49,6 +50,7 @@ export async function runSchedulerCommand(args: string[]): Promise<number> {
   let options: LocalSchedulerOptions;
   try {
     const maxJobs = positiveNumber("max-jobs", str("max-jobs"));
+    parseListen(str("listen") ?? "");
     options = {
       listen: str("listen"),
       statePath: str("state"),

@@ -1,6 +1,7 @@
 /**
- * An unbounded push queue read as an async iterable: the bridge between the engine, which emits
- * synchronously, and one gRPC response stream. Closing it ends the stream with a clean EOF.
+ * An unbounded push queue read as an async iterable: the bridge between the build coordinator,
+ * which emits synchronously, and one gRPC response stream. Closing it ends the stream with a
+ * clean EOF.
  */
 export interface EventChannel<T> extends AsyncIterable<T> {
   push(item: T): void;

@@ -1,9 +1,10 @@
 /**
- * Test-only knobs that make the local scheduler misbehave the way a real rio-build deployment
- * can: a standby or overloaded scheduler (UNAVAILABLE / RESOURCE_EXHAUSTED for a while), streams
- * cut without a terminal event, and early forgetting of builds. Failover lives in index.ts.
+ * The refusal window behind the fault knobs: a standby or overloaded scheduler answers every RPC
+ * with UNAVAILABLE / RESOURCE_EXHAUSTED for a while, as a real rio-build deployment can. The other
+ * knobs (cut streams, forgetting, failover) live in local-scheduler.ts.
  */
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { AppError } from "../errors.js";
 
 export interface RefusalWindow {
   refuse(code: "unavailable" | "resource_exhausted", ms: number): void;
@@ -14,11 +15,11 @@ export interface RefusalWindow {
 
 export function createRefusalWindow(): RefusalWindow {
   let until = 0;
-  let code = Code.Unavailable;
+  let code: "unavailable" | "resource_exhausted" = "unavailable";
   let switching = false;
   return {
     refuse(kind, ms) {
-      code = kind === "unavailable" ? Code.Unavailable : Code.ResourceExhausted;
+      code = kind;
       until = Date.now() + ms;
     },
     async during(fn) {
@@ -30,12 +31,9 @@ export function createRefusalWindow(): RefusalWindow {
       }
     },
     interceptor: (next) => async (req) => {
-      if (switching) throw new ConnectError("not leader (failover in progress)", Code.Unavailable);
+      if (switching) throw new AppError("unavailable", "not leader (failover in progress)");
       if (Date.now() < until) {
-        throw new ConnectError(
-          code === Code.Unavailable ? "not leader (standby replica)" : "scheduler is overloaded, retry later",
-          code,
-        );
+        throw new AppError(code, code === "unavailable" ? "not leader (standby replica)" : "scheduler is overloaded, retry later");
       }
       return next(req);
     },

@@ -1,19 +1,24 @@
 /**
- * The local rio-build-compatible scheduler: SchedulerService + AdminService over h2c gRPC, built
- * on the local Nix. Embedded by the service (default 127.0.0.1:9001) and used by tests as the
- * real-protocol peer of the rio client (port 0), with fault knobs for the client's recovery paths.
+ * The local rio-build-compatible scheduler (docs/local-scheduler.md): SchedulerService +
+ * AdminService over h2c gRPC, built on the local Nix. Embedded by the service (default
+ * 127.0.0.1:9001) and used by tests as the real-protocol peer of the rio client (port 0), with
+ * fault knobs for the client's recovery paths.
  */
 import type { ConnectRouter } from "@connectrpc/connect";
 import { pino, type Logger } from "pino";
 import { AdminService } from "../../generated/admin_pb.js";
 import { SchedulerService } from "../../generated/scheduler_pb.js";
+import { AppError } from "../errors.js";
 import { createAdminService } from "./admin-service.js";
-import { createEngine, type Engine, type EngineOptions } from "./engine.js";
+import { createBuildCoordinator, type BuildCoordinator, type CoordinatorOptions, type InjectedEventKind } from "./build-coordinator.js";
 import { createRefusalWindow } from "./fault-injection.js";
 import { startGrpcServer, type GrpcServer } from "./grpc-server.js";
+import { appErrorStatus } from "./grpc-status.js";
+import { localSystems } from "./local-systems.js";
 import { createSchedulerService } from "./scheduler-service.js";
 import { openStateDb } from "./state-db.js";
-import { isTerminal } from "./build-registry.js";
+
+export type { InjectedEventKind } from "./build-coordinator.js";
 
 export interface LocalSchedulerOptions {
   /** `HOST:PORT`; default 127.0.0.1:9001, port 0 picks a free one. */
@@ -32,11 +37,16 @@ export interface LocalSchedulerOptions {
   readonly killGraceMs?: number;
   readonly progressDebounceMs?: number;
   readonly logBatchMs?: number;
+  /**
+   * Systems the executors build for; default what the local Nix builds (system, extra-platforms)
+   * plus `builtin`. A derivation for any other system waits, as on rio with no such pool.
+   */
+  readonly systems?: readonly string[];
+  /** Re-dispatches of a derivation that timed out (rio's max_timeout_retries); default 4. */
+  readonly maxTimeoutRetries?: number;
   /** Defaults to a silent logger (the embedding service passes its child logger). */
   readonly logger?: Logger;
 }
-
-export type InjectedEventKind = "log" | "progress";
 
 export interface SchedulerFaults {
   /** End every open SubmitBuild/WatchBuild stream with a clean EOF and no terminal event. */
@@ -72,15 +82,17 @@ export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(":");
   const host = listen.slice(0, i).replace(/^\[|\]$/g, "");
   const port = Number(listen.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address: ${listen}`);
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new AppError("invalid_argument", `invalid listen address: ${listen}`);
   return { host, port };
 }
 
 export async function createLocalScheduler(options: LocalSchedulerOptions = {}): Promise<LocalScheduler> {
   const { host, port: wantedPort } = parseListen(options.listen ?? "127.0.0.1:9001");
   const maxJobs = options.maxJobs ?? 2;
-  const engineOptions: EngineOptions = {
+  const coordinatorOptions: CoordinatorOptions = {
     maxJobs,
+    systems: options.systems ?? (await localSystems()),
+    maxTimeoutRetries: options.maxTimeoutRetries ?? 4,
     killGraceMs: options.killGraceMs ?? 5000,
     progressDebounceMs: options.progressDebounceMs ?? 250,
     logBatchMs: options.logBatchMs ?? 100,
@@ -89,79 +101,54 @@ export async function createLocalScheduler(options: LocalSchedulerOptions = {}):
     log: options.logger ?? pino({ level: "silent" }),
   };
   const orphanGraceMs = options.orphanGraceMs ?? 300_000;
-  const db = openStateDb(options.statePath ?? ":memory:", (err) => engineOptions.log.warn({ err }, "build events not persisted (replay will have a gap)"));
+  const db = openStateDb(options.statePath ?? ":memory:", (err) => coordinatorOptions.log.warn({ err }, "build events not persisted (replay will have a gap)"));
   const refusal = createRefusalWindow();
   const startedAt = Date.now();
 
-  let engine: Engine = createEngine(db, engineOptions);
-  await engine.recover();
-  const deps = { engine: () => engine, db, startedAt, maxJobs };
+  let coordinator: BuildCoordinator = createBuildCoordinator(db, coordinatorOptions);
+  await coordinator.recover();
+  const deps = { coordinator: () => coordinator, db, startedAt, maxJobs };
   const routes = (router: ConnectRouter): void => {
     router.service(SchedulerService, createSchedulerService(deps));
     router.service(AdminService, createAdminService(deps));
   };
-  let server: GrpcServer = await startGrpcServer(host, wantedPort, routes, [refusal.interceptor]);
+  // The status mapping is outermost, so the refusal window's AppErrors get their codes too.
+  const interceptors = [appErrorStatus, refusal.interceptor];
+  let server: GrpcServer = await startGrpcServer(host, wantedPort, routes, interceptors);
   const port = server.port;
 
-  const orphanTimer = setInterval(() => {
-    const now = Date.now();
-    for (const b of [...engine.builds.values()]) {
-      if (isTerminal(b.state) || b.watchers.size > 0 || b.zeroWatchersSince === undefined) continue;
-      if (now - b.zeroWatchersSince >= orphanGraceMs) {
-        engineOptions.log.info({ buildId: b.id }, "cancelling orphaned build");
-        engine.cancelBuild(b.id, "orphan_watcher_no_client");
-      }
-    }
-  }, options.orphanCheckMs ?? 10_000);
+  const orphanTimer = setInterval(() => coordinator.cancelOrphans(orphanGraceMs), options.orphanCheckMs ?? 10_000);
   orphanTimer.unref();
 
   let closed = false;
   const faults: SchedulerFaults = {
-    endAllStreams() {
-      for (const b of engine.builds.values()) engine.detachAll(b);
-    },
+    endAllStreams: () => coordinator.endAllStreams(),
     unavailableFor: (ms) => refusal.refuse("unavailable", ms),
     resourceExhaustedFor: (ms) => refusal.refuse("resource_exhausted", ms),
-    forgetBuild: (id) => engine.forget(id),
+    forgetBuild: (id) => coordinator.forget(id),
     async failover() {
       await refusal.during(async () => {
-        await engine.dispose();
+        await coordinator.dispose();
         await server.close();
-        engine = createEngine(db, engineOptions);
-        await engine.recover();
-        server = await startGrpcServer(host, port, routes, [refusal.interceptor]);
+        coordinator = createBuildCoordinator(db, coordinatorOptions);
+        await coordinator.recover();
+        server = await startGrpcServer(host, port, routes, interceptors);
       });
     },
-    async injectEvents(buildId, count, kind = "log", linesPerEvent = 1) {
-      const b = engine.builds.get(buildId);
-      if (!b) throw new Error(`build not in memory: ${buildId}`);
-      const drv = b.nodes[0] ?? "";
-      for (let i = 0; i < count; i++) {
-        if (kind === "log") {
-          // rio's executors send up to 64 lines per batch; the benchmark chooses how many.
-          const first = 1_000_000 + i * linesPerEvent;
-          const lines = Array.from({ length: linesPerEvent }, (_, j) => Buffer.from(`synthetic line ${first + j}`));
-          engine.emit(b, { case: "log", value: { derivationPath: drv, lines, firstLineNumber: BigInt(first), executorId: "bench" } });
-        } else {
-          engine.emit(b, engine.progressBody(b));
-        }
-        // Yield now and then so the streams drain instead of buffering everything.
-        if (i % 512 === 511) await new Promise((r) => setImmediate(r));
-      }
-    },
+    injectEvents: (buildId, count, kind = "log", linesPerEvent = 1) => coordinator.injectEvents(buildId, count, kind, linesPerEvent),
   };
 
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
     faults,
-    liveBuildCount: () => engine.builds.size,
-    derivationCount: () => engine.table.entries.size,
+    liveBuildCount: () => coordinator.liveBuildCount,
+    derivationCount: () => coordinator.derivationCount,
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(orphanTimer);
-      await engine.dispose();
+      await coordinator.dispose();
       await server.close();
       db.close();
     },

@@ -1,15 +1,15 @@
 /**
- * Merging a submission into the global derivation table (rio's merge.rs): checks that every .drv
- * is in the local store (and equals any inlined copy), refuses cycles, dedups against derivations
- * other builds already brought, and re-arms what earlier builds gave up on.
+ * Merging a submission into the global derivation table (rio's actor/merge.rs): checks that every
+ * .drv is in the local store (and equals any inlined copy), prunes to the roots when their outputs
+ * are already valid, refuses cycles, dedups against derivations other builds already brought, and
+ * re-arms what earlier builds gave up on.
  */
 import { readFile } from "node:fs/promises";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { AppError } from "../errors.js";
 import type { Build } from "./build-registry.js";
 import type { DerivationTable, DrvEntry } from "./derivation-table.js";
 import type { BuildRow } from "./state-db.js";
-import type { SubmittedEdge, SubmittedNode } from "./validate-submit.js";
-
+import { isStorePath, type PriorityClassName, type SubmittedEdge, type SubmittedNode } from "./validate-submit.js";
 
 export async function readDrvs(nodes: readonly SubmittedNode[]): Promise<void> {
   const queue = [...nodes];
@@ -19,14 +19,49 @@ export async function readDrvs(nodes: readonly SubmittedNode[]): Promise<void> {
       try {
         bytes = await readFile(n.drvPath);
       } catch {
-        throw new ConnectError(`derivation not in the local store: ${n.drvPath}`, Code.InvalidArgument);
+        throw new AppError("invalid_argument", `derivation not in the local store: ${n.drvPath}`);
       }
       if (n.drvContent.length > 0 && !bytes.equals(n.drvContent)) {
-        throw new ConnectError(`drv_content does not match ${n.drvPath}`, Code.InvalidArgument);
+        throw new AppError("invalid_argument", `drv_content does not match ${n.drvPath}`);
       }
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+/** Output paths worth asking the store about: a string that is no store path is never valid. */
+export function checkableOutputs(nodes: readonly SubmittedNode[]): string[] {
+  return nodes.flatMap((n) => n.outputPaths.filter(isStorePath));
+}
+
+/** Whether a node's outputs are all valid: at least one expected path, every one in the store. */
+export function outputsValid(paths: readonly string[], invalid: ReadonlySet<string>): boolean {
+  const wanted = paths.filter((p) => p !== "");
+  return wanted.length > 0 && wanted.every((p) => isStorePath(p) && !invalid.has(p));
+}
+
+/**
+ * rio's top-down shortcut (merge.rs step 0, check_roots_topdown): when every root's outputs are
+ * already valid, the dependencies are not needed and the submission shrinks to the roots, with no
+ * edges. Roots are nodes that are no edge's child in this submission. Falls through (returns the
+ * input) for a single node, no edges, no distinct roots, a floating-CA root, or roots without any
+ * expected output path.
+ */
+export function pruneToValidRoots(
+  nodes: readonly SubmittedNode[],
+  edges: readonly SubmittedEdge[],
+  invalid: ReadonlySet<string>,
+): { nodes: readonly SubmittedNode[]; edges: readonly SubmittedEdge[] } {
+  const unchanged = { nodes, edges };
+  if (edges.length === 0 || nodes.length <= 1) return unchanged;
+  const children = new Set(edges.map((e) => e.child));
+  const roots = nodes.filter((n) => !children.has(n.drvPath));
+  if (roots.length === 0 || roots.length === nodes.length) return unchanged;
+  if (roots.some((n) => n.floatingCa)) return unchanged;
+  const rootPaths = roots.flatMap((n) => n.outputPaths.filter((p) => p !== ""));
+  if (rootPaths.length === 0) return unchanged;
+  if (rootPaths.some((p) => !isStorePath(p) || invalid.has(p))) return unchanged;
+  return { nodes: roots, edges: [] };
 }
 
 export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedNode[], edges: readonly SubmittedEdge[]): void {
@@ -53,7 +88,7 @@ export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedN
       }
       const c = kids[top[1]++]!;
       const s = state.get(c);
-      if (s === 1) throw new ConnectError("DAG merge failed: dependency cycle detected", Code.Internal);
+      if (s === 1) throw new AppError("internal", "DAG merge failed: dependency cycle detected");
       if (s === undefined) {
         state.set(c, 1);
         stack.push([c, 0, childrenOf(c)]);
@@ -62,38 +97,48 @@ export function assertAcyclic(table: DerivationTable, nodes: readonly SubmittedN
   }
 }
 
-/** Adds nodes/edges to the global table and this build's interest; returns CACHED-at-merge nodes. */
-export function mergeIntoTable(table: DerivationTable, buildId: string, nodes: readonly SubmittedNode[], edges: readonly SubmittedEdge[], invalid: Set<string>): { cachedNew: DrvEntry[]; cachedCount: number } {
+/**
+ * Adds nodes/edges to the global table and this build's interest (with its priority class, which
+ * raises the queue priority of shared work at once); returns the nodes cached at merge.
+ */
+export function mergeIntoTable(
+  table: DerivationTable,
+  buildId: string,
+  priorityClass: PriorityClassName,
+  nodes: readonly SubmittedNode[],
+  edges: readonly SubmittedEdge[],
+  invalid: ReadonlySet<string>,
+): { cachedNew: DrvEntry[]; cachedCount: number } {
   const known = new Set(nodes.map((n) => n.drvPath));
   const cachedNew: DrvEntry[] = [];
   let cachedCount = 0;
   for (const n of nodes) {
-    const wanted = n.outputPaths.filter((p) => p !== "");
-    const valid = wanted.length > 0 && wanted.every((p) => !invalid.has(p));
+    const valid = outputsValid(n.outputPaths, invalid);
     let e = table.get(n.drvPath);
     if (!e) {
-      e = { drvPath: n.drvPath, drvHash: n.drvHash, pname: n.pname, system: n.system, outputNames: n.outputNames, outputPaths: n.outputPaths, children: new Set(), parents: new Set(), interested: new Set(), status: "queued", lastExecutor: "" };
-      table.entries.set(n.drvPath, e);
+      e = table.add(n);
       if (valid) {
         table.setStatus(e, "completed");
         cachedNew.push(e);
       }
     } else if (e.status === "completed" && !valid) {
       table.setStatus(e, "queued"); // outputs were collected since
-    } else if (e.status === "failed" || e.status === "dependency_failed" || e.status === "cancelled") {
-      // Resubmission re-arms what an earlier build gave up on.
+    } else if (e.status === "poisoned" || e.status === "dependency_failed" || e.status === "cancelled") {
+      // Resubmission re-arms what an earlier build gave up on (rio: a poisoned derivation while
+      // its retry count is under POISON_RESUBMIT_RETRY_LIMIT, always true here). rio re-inserts
+      // the node, so its timeout retries start over.
+      e.timeoutRetries = 0;
       table.setStatus(e, valid ? "completed" : "queued");
       if (valid) cachedNew.push(e);
     }
     if (e.status === "completed" && valid) cachedCount++;
-    e.interested.add(buildId);
+    e.interest.set(buildId, priorityClass);
   }
   for (const ed of edges) {
     const p = table.get(ed.parent);
     const c = table.get(ed.child);
     if (!p || !c || !(known.has(ed.parent) || known.has(ed.child))) continue; // rio skips dangling edges
-    p.children.add(ed.child);
-    c.parents.add(ed.parent);
+    table.link(p, c);
   }
   table.invalidateCriticalPaths();
   return { cachedNew, cachedCount };
@@ -113,15 +158,12 @@ export function newBuild(row: BuildRow, nodes: readonly string[], edges: readonl
     submittedAt: row.submitted_at,
     nodes,
     roots: nodes.filter((n) => !hasParent.has(n)),
-    state: row.state,
+    state: { name: "active" },
     seq: 0,
     events: [],
     watchers: new Set(),
     zeroWatchersSince: Date.now(),
     cached: row.cached,
-    errorSummary: row.error_summary,
     doneCursor: 0,
-    lastProgressAt: 0,
   };
 }
-

@@ -7,7 +7,6 @@
 import { createInterface } from "node:readline";
 import { execa } from "execa";
 import { nixEnv } from "../nix-env.js";
-import { isStorePath } from "./validate-submit.js";
 
 export interface RealiseOptions {
   readonly drvPath: string;
@@ -111,24 +110,6 @@ export function startRealise(opts: RealiseOptions): RunningRealise {
       killTimer.unref();
     },
   };
-}
-
-/** The subset of `paths` that is not valid in the local store (one batched call). */
-export async function findInvalidPaths(paths: readonly string[]): Promise<Set<string>> {
-  // Anything that is not a store path cannot be valid; asking Nix about it would fail the batch.
-  const invalid = new Set<string>(paths.filter((p) => p !== "" && !isStorePath(p)));
-  const wanted = paths.filter((p) => isStorePath(p));
-  if (wanted.length === 0) return invalid;
-  // Keep argv well under the kernel limit for big DAGs.
-  for (let i = 0; i < wanted.length; i += 2000) {
-    const chunk = wanted.slice(i, i + 2000);
-    const r = await execa("nix-store", ["--check-validity", "--print-invalid", ...chunk], {
-      env: nixEnv(),
-      extendEnv: false,
-    });
-    for (const line of r.stdout.split("\n")) if (line !== "") invalid.add(line);
-  }
-  return invalid;
 }
 
 /** The stored build log of a derivation, or undefined when Nix has none. */

@@ -1,20 +1,22 @@
 /**
- * rio.scheduler.SchedulerService over the engine: SubmitBuild (header after the merge),
- * WatchBuild (replay then live), QueryBuildStatus, CancelBuild, ResolveTenant.
+ * rio.scheduler.SchedulerService over the build coordinator: SubmitBuild (header after the merge),
+ * WatchBuild (replay then live, the terminal event re-sent on a finished build),
+ * QueryBuildStatus, CancelBuild, ResolveTenant.
  */
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { BuildEvent } from "../../generated/build_types_pb.js";
 import { BuildState } from "../../generated/build_types_pb.js";
 import type { SchedulerService } from "../../generated/scheduler_pb.js";
-import type { Build } from "./build-registry.js";
-import type { Engine } from "./engine.js";
+import { AppError } from "../errors.js";
+import type { BuildCoordinator } from "./build-coordinator.js";
 import type { EventChannel } from "./event-channel.js";
 import { isUuid } from "./ids.js";
 import type { BuildStateName, StateDb } from "./state-db.js";
 import { normalizeTenantName, validateSubmission } from "./validate-submit.js";
 
 export interface ServiceDeps {
-  readonly engine: () => Engine;
+  /** The current coordinator (a failover replaces it). */
+  readonly coordinator: () => BuildCoordinator;
   readonly db: StateDb;
 }
 
@@ -51,19 +53,18 @@ async function* follow(channel: EventChannel<BuildEvent>, ctx: HandlerContext): 
   }
 }
 
-function liveBuild(deps: ServiceDeps, buildId: string): Build {
-  if (!isUuid(buildId)) throw new ConnectError(`invalid build_id: ${JSON.stringify(buildId)}`, Code.InvalidArgument);
-  const b = deps.engine().builds.get(buildId);
-  if (!b) throw new ConnectError(`build not found: ${buildId}`, Code.NotFound);
-  return b;
+export function checkBuildId(buildId: string): void {
+  if (!isUuid(buildId)) throw new AppError("invalid_argument", `invalid build_id: ${JSON.stringify(buildId)}`);
 }
+
+const notFound = (buildId: string): AppError => new AppError("not_found", `build not found: ${buildId}`);
 
 /** Empty or interior-whitespace names mean single-tenant in SubmitBuild (rio ignores the error). */
 export function resolveSubmitTenant(db: StateDb, raw: string): string | null {
   const n = normalizeTenantName(raw);
   if (!n.ok) return null;
   const t = db.tenantByName(n.name);
-  if (!t) throw new ConnectError(`unknown tenant: ${n.name}`, Code.InvalidArgument);
+  if (!t) throw new AppError("invalid_argument", `unknown tenant: ${n.name}`);
   return t.tenant_id;
 }
 
@@ -72,8 +73,8 @@ export function createSchedulerService(deps: ServiceDeps): ServiceImpl<typeof Sc
     async *submitBuild(req, ctx) {
       const submission = validateSubmission(req);
       const tenantId = resolveSubmitTenant(deps.db, req.tenantName);
-      const engine = deps.engine();
-      const { build, channel } = await engine.submit({
+      const coordinator = deps.coordinator();
+      const { buildId, events } = await coordinator.submit({
         submission,
         tenantId,
         keepGoing: req.keepGoing,
@@ -82,50 +83,53 @@ export function createSchedulerService(deps: ServiceDeps): ServiceImpl<typeof Sc
         buildCores: Number(req.buildCores),
       });
       if (ctx.signal.aborted) {
-        engine.cancelBuild(build.id, "client_disconnect_during_merge");
-        channel.close();
+        coordinator.cancel(buildId, "client_disconnect_during_merge");
+        events.close();
         return;
       }
-      ctx.responseHeader.set(buildIdHeader, build.id);
-      yield* follow(channel, ctx);
+      ctx.responseHeader.set(buildIdHeader, buildId);
+      yield* follow(events, ctx);
     },
 
     async *watchBuild(req, ctx) {
-      const b = liveBuild(deps, req.buildId);
-      yield* follow(deps.engine().attach(b, Number(req.sinceSequence)), ctx);
+      checkBuildId(req.buildId);
+      const events = deps.coordinator().watch(req.buildId, Number(req.sinceSequence));
+      if (!events) throw notFound(req.buildId);
+      yield* follow(events, ctx);
     },
 
     queryBuildStatus(req) {
-      const b = liveBuild(deps, req.buildId);
-      const engine = deps.engine();
-      const c = engine.counts(b);
+      checkBuildId(req.buildId);
+      const v = deps.coordinator().status(req.buildId);
+      if (!v) throw notFound(req.buildId);
+      const c = v.counts;
       return {
-        buildId: b.id,
-        state: toBuildState(b.state),
+        buildId: v.buildId,
+        state: toBuildState(v.state),
         totalDerivations: c.total,
         completedDerivations: c.completed,
         cachedDerivations: c.cached,
         runningDerivations: c.running,
         failedDerivations: c.failed,
         queuedDerivations: c.queued,
-        errorSummary: b.state === "failed" ? b.errorSummary : "",
-        criticalPathRemainingSecs: BigInt(engine.criticalPathRemaining(b)),
+        errorSummary: v.state === "failed" ? v.errorSummary : "",
+        criticalPathRemainingSecs: BigInt(v.criticalPathRemainingSecs),
         assignedExecutors: c.executors,
       };
     },
 
     cancelBuild(req) {
-      liveBuild(deps, req.buildId);
-      const moved = deps.engine().cancelBuild(req.buildId, req.reason);
-      if (moved === undefined) throw new ConnectError(`build not found: ${req.buildId}`, Code.NotFound);
+      checkBuildId(req.buildId);
+      const moved = deps.coordinator().cancel(req.buildId, req.reason);
+      if (moved === undefined) throw notFound(req.buildId);
       return { cancelled: moved };
     },
 
     resolveTenant(req) {
       const n = normalizeTenantName(req.tenantName);
-      if (!n.ok) throw new ConnectError(n.reason, Code.InvalidArgument);
+      if (!n.ok) throw new AppError("invalid_argument", `tenant_name invalid: ${n.reason} (gateway should gate single-tenant mode before calling)`);
       const t = deps.db.tenantByName(n.name);
-      if (!t) throw new ConnectError(`unknown tenant: ${n.name}`, Code.InvalidArgument);
+      if (!t) throw new AppError("invalid_argument", `unknown tenant: ${n.name}`);
       return { tenantId: t.tenant_id };
     },
   };

@@ -40,10 +40,19 @@ export interface TenantRow {
   tenant_id: string;
   tenant_name: string;
   gc_retention_hours: number;
-  gc_max_store_bytes: number | null;
+  /** Up to 2^63-1, so read and written as bigint. */
+  gc_max_store_bytes: bigint | null;
   cache_token: string | null;
   created_at: number;
 }
+
+interface StoredTenantRow extends Omit<TenantRow, "gc_retention_hours" | "created_at"> {
+  gc_retention_hours: bigint;
+  created_at: bigint;
+}
+
+const tenantFromRow = (r: StoredTenantRow | undefined): TenantRow | undefined =>
+  r && { ...r, gc_retention_hours: Number(r.gc_retention_hours), created_at: Number(r.created_at) };
 
 const schema = `
 CREATE TABLE IF NOT EXISTS tenants (
@@ -151,8 +160,11 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
     },
     liveBuilds: () => db.prepare(`SELECT * FROM builds WHERE state IN ('pending', 'active') ORDER BY submitted_at`).all() as BuildRow[],
     getBuild: (id: string) => db.prepare(`SELECT * FROM builds WHERE build_id = ?`).get(id) as BuildRow | undefined,
-    nodesOf: (id: string, limit = -1) =>
-      db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid LIMIT ?`).all(id, limit) as NodeRow[],
+    /** A build's nodes in submission order (recovery rebuilds the build from them). */
+    nodesOf: (id: string) => db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY rowid`).all(id) as NodeRow[],
+    /** GetBuildGraph's node rows: ordered by derivation path and capped, as rio's load_build_graph. */
+    graphNodesOf: (id: string, limit: number) =>
+      db.prepare(`SELECT * FROM build_nodes WHERE build_id = ? ORDER BY drv_path LIMIT ?`).all(id, limit) as NodeRow[],
     countNodes: (id: string) => (db.prepare(`SELECT COUNT(*) AS c FROM build_nodes WHERE build_id = ?`).get(id) as { c: number }).c,
     edgesOf: (id: string) =>
       db.prepare(`SELECT parent, child FROM build_edges WHERE build_id = ?`).all(id) as { parent: string; child: string }[],
@@ -187,8 +199,11 @@ export function openStateDb(path: string, onPersistError: (err: unknown) => void
          VALUES (@tenant_id, @tenant_name, @gc_retention_hours, @gc_max_store_bytes, @cache_token, @created_at)`,
       ).run(t);
     },
-    tenantByName: (name: string) => db.prepare(`SELECT * FROM tenants WHERE tenant_name = ?`).get(name) as TenantRow | undefined,
-    tenantByToken: (token: string) => db.prepare(`SELECT * FROM tenants WHERE cache_token = ?`).get(token) as TenantRow | undefined,
-    listTenants: () => db.prepare(`SELECT * FROM tenants ORDER BY created_at, tenant_name`).all() as TenantRow[],
+    tenantByName: (name: string) =>
+      tenantFromRow(db.prepare(`SELECT * FROM tenants WHERE tenant_name = ?`).safeIntegers(true).get(name) as StoredTenantRow | undefined),
+    tenantByToken: (token: string) =>
+      tenantFromRow(db.prepare(`SELECT * FROM tenants WHERE cache_token = ?`).safeIntegers(true).get(token) as StoredTenantRow | undefined),
+    listTenants: () =>
+      (db.prepare(`SELECT * FROM tenants ORDER BY created_at, tenant_name`).safeIntegers(true).all() as StoredTenantRow[]).map((r) => tenantFromRow(r)!),
   };
 }

@@ -1,9 +1,10 @@
 /**
  * SubmitBuild input checks, in rio-build's order and with its limits (docs/rio-build.md, behaviour 7).
- * Returns the deduplicated nodes and edges; anything wrong is an INVALID_ARGUMENT ConnectError.
+ * Returns the deduplicated nodes and edges; anything wrong is an `invalid_argument` AppError
+ * (INVALID_ARGUMENT on the wire).
  */
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { SubmitBuildRequest } from "../../generated/build_types_pb.js";
+import { AppError } from "../errors.js";
 
 export const maxDagNodes = 1_048_576;
 export const maxDagEdges = 5_242_880;
@@ -20,6 +21,8 @@ export interface SubmittedNode {
   readonly outputNames: readonly string[];
   readonly outputPaths: readonly string[];
   readonly drvContent: Uint8Array;
+  /** A 32-byte ca_modular_hash: rio's domain layer keeps it (floating CA) and skips the top-down prune. */
+  readonly floatingCa: boolean;
 }
 
 export interface SubmittedEdge {
@@ -51,8 +54,8 @@ export function isDrvPath(path: string): boolean {
   return isStorePath(path) && path.endsWith(".drv");
 }
 
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
+function invalid(message: string): AppError {
+  return new AppError("invalid_argument", message);
 }
 
 export function parsePriorityClass(raw: string): PriorityClassName {
@@ -81,6 +84,7 @@ export function validateSubmission(req: SubmitBuildRequest): ValidSubmission {
       outputNames: [...n.outputNames],
       outputPaths: [...n.expectedOutputPaths],
       drvContent: n.drvContent,
+      floatingCa: n.caModularHash.length === 32,
     });
   }
   const priorityClass = parsePriorityClass(req.priorityClass);
@@ -92,10 +96,13 @@ export function validateSubmission(req: SubmitBuildRequest): ValidSubmission {
   return { nodes: [...nodes.values()], edges: [...edges.values()], priorityClass };
 }
 
-/** rio's tenant-name normalizer: trimmed; interior whitespace is an error. */
+/**
+ * rio's tenant-name normalizer (rio-common/src/tenant.rs NormalizedName): trimmed; empty and
+ * interior whitespace are errors, with rio's texts.
+ */
 export function normalizeTenantName(raw: string): { ok: true; name: string } | { ok: false; reason: string } {
   const name = raw.trim();
-  if (name === "") return { ok: false, reason: "tenant name is empty" };
-  if (/\s/.test(name)) return { ok: false, reason: "tenant name contains whitespace" };
+  if (name === "") return { ok: false, reason: "name is empty after trimming" };
+  if (/\s/.test(name)) return { ok: false, reason: `name contains interior whitespace: ${JSON.stringify(name)}` };
   return { ok: true, name };
 }

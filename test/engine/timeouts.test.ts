@@ -44,6 +44,20 @@ it("times out a build and cancels it on rio", async () => {
   expect(status.scheduler.active_builds).toBe(0);
 });
 
+it("times out a build whose derivation no executor can build, and says why", async () => {
+  // The local scheduler, like rio, keeps a derivation for a system none of its executors builds
+  // waiting (the build stays active); the service's build timeout ends the sync.
+  const s = await api.submit("build_foreign", { salt: freshSalt(), part_system: "riscv64-linux" });
+  const t0 = Date.now();
+  await expectTimedOut("build_foreign", s.sync.sync);
+  expect(Date.now() - t0).toBeLessThan(7_000);
+  const error = (await api.get("build_foreign")).last?.error;
+  expect(error?.message).toMatch(/^build exceeded 2 s: 1 derivation was never started although its inputs were built: engine-part-1 \(riscv64-linux\); no rio executor took it/);
+  const operator = await engine.client("acme", "operator");
+  const status = await operator.client.call<{ scheduler: { active_builds: number } }>("fediversity.queue.status", {});
+  expect(status.scheduler.active_builds).toBe(0);
+});
+
 it("times out an activation, rolls back to what was live, and runs the next sync", async () => {
   const d = "deploy_slow";
   const ok = await api.submit(d, { salt: freshSalt(), label: "good" });

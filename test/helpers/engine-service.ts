@@ -32,6 +32,7 @@ export interface EngineConfiguration {
   fail_build?: boolean;
   fail_activate?: boolean;
   parts?: number;
+  part_system?: string;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface FixtureNodeSpec {
   readonly fail?: boolean;
   /** Own salt: the same name+salt in two DAGs is the same derivation. */
   readonly salt?: string;
+  /** The derivation's system; default the machine's own. */
+  readonly system?: string;
 }
 
 export interface FixtureDag {

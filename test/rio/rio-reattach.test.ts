@@ -138,6 +138,40 @@ describe("rio client recovery", () => {
     expect((await rio.follow(build.buildId, { since: 3, onEvent: () => {} })).type).toBe("gone");
   });
 
+  it("re-attaching to a finished build with since = its last sequence ends at once with its outcome", async () => {
+    const [fxOk, fxBad, fxSlow] = await Promise.all([
+      instantiateFixture([{ name: "fin-ok", script: "echo x > $out" }]),
+      instantiateFixture([{ name: "fin-bad", script: "echo nope; exit 4" }]),
+      instantiateFixture([{ name: "fin-slow", script: "sleep 30; echo y > $out" }]),
+    ]);
+    const ok = await rio.submit({ dag: fxOk!.dag });
+    const bad = await rio.submit({ dag: fxBad!.dag });
+    const slow = await rio.submit({ dag: fxSlow!.dag });
+    const cancelled = slow.follow({ onEvent: (e) => void (e.type === "derivation" && e.kind === "started" && rio.cancel(slow.buildId, "enough")) });
+    const firsts = await Promise.all([ok.follow({ onEvent: () => {} }), bad.follow({ onEvent: () => {} }), cancelled]);
+    expect(firsts.map((o) => o.type === "terminal" && o.event.type)).toEqual(["completed", "failed", "cancelled"]);
+
+    for (const [build, first] of [ok, bad, slow].map((b, i) => [b, firsts[i]!] as const)) {
+      if (first.type !== "terminal") throw new Error("not terminal");
+      // Without the re-sent terminal event the watcher would wait for rio's cleanup (60 s here).
+      const signal = AbortSignal.timeout(5_000);
+      const got: RioEvent[] = [];
+      const again = await rio.follow(build.buildId, { since: first.lastSequence, signal, onEvent: (e) => void got.push(e) });
+      expect(again.type).toBe("terminal");
+      if (again.type !== "terminal") continue;
+      expect(again.lastSequence).toBe(first.lastSequence);
+      expect(again.event.sequence).toBe(first.lastSequence);
+      expect(got).toEqual([again.event]);
+      // rio rebuilds the event from the build's state: a cancellation loses its reason
+      const { at: _at, ...expected } = first.event.type === "cancelled" ? { ...first.event, reason: "build was cancelled" } : first.event;
+      expect(again.event).toMatchObject(expected);
+      // one plain WatchBuild stream ends with that event too, rather than at rio's cleanup
+      const watched: RioEvent[] = [];
+      for await (const e of rio.watch(build.buildId, first.lastSequence, { signal })) watched.push(e);
+      expect(watched.map((e) => [e.type, e.sequence])).toEqual([[first.event.type, first.lastSequence]]);
+    }
+  });
+
   it("gives up with a typed unavailable error after the configured tries", async () => {
     const fx = await instantiateFixture([{ name: "abandoned", script: "sleep 20; echo y > $out" }]);
     const build = await rio.submit({ dag: fx.dag });

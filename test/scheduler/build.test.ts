@@ -4,7 +4,7 @@ import { BuildState, SubmitBuildRequestSchema, type BuildEvent } from "../../gen
 import { DerivationEventKind } from "../../generated/dag_pb.js";
 import { BuildResultStatus } from "../../generated/types_pb.js";
 import { createLocalScheduler, type LocalScheduler } from "../../src/scheduler/index.js";
-import { findInvalidPaths } from "../../src/scheduler/nix-realise.js";
+import { findInvalidPaths } from "../../src/eval/validity.js";
 import { freshSalt, instantiateFixtureDag, type FixtureDag } from "../helpers/scheduler-fixture-dag.js";
 import { connectScheduler, isTerminalEvent, openStream, type SchedulerClients } from "../helpers/scheduler-test-client.js";
 
@@ -92,14 +92,15 @@ describe("local scheduler builds", () => {
     expect(graph.nodes.every((n) => n.status === "completed")).toBe(true);
     expect(graph.edges).toHaveLength(2);
 
-    // resubmitting: everything already completed here counts as cached (no CACHED events, as in
-    // rio's reconcile_preexisting) and the build completes at once
+    // resubmitting: the root's outputs are valid, so rio's top-down shortcut keeps only the root;
+    // completed here already, it counts as cached (no CACHED event, as in rio's
+    // reconcile_preexisting) and the build completes at once
     const again = submit(dag);
     await again.waitFor(isTerminalEvent);
     expect(again.events.map((e) => e.event.case)).toEqual(["started", "inputsResolved", "completed"]);
-    if (again.events[0]?.event.case === "started") expect(again.events[0].event.value.cachedDerivations).toBe(3);
+    if (again.events[0]?.event.case === "started") expect(again.events[0].event.value).toMatchObject({ totalDerivations: 1, cachedDerivations: 1 });
 
-    // a fresh scheduler sees valid outputs in the store: CACHED events at merge, before started
+    // a fresh scheduler sees the valid root output in the store: a CACHED event at merge, before started
     const other = await createLocalScheduler({ listen: "127.0.0.1:0" });
     try {
       const oc = connectScheduler(other.url);
@@ -110,7 +111,7 @@ describe("local scheduler builds", () => {
         if (isTerminalEvent(e)) break;
       }
       const cached = `derivation:${DerivationEventKind.CACHED}`;
-      expect(cases).toEqual([cached, cached, cached, "started", "inputsResolved", "completed"]);
+      expect(cases).toEqual([cached, "started", "inputsResolved", "completed"]);
     } finally {
       await other.close();
     }
@@ -119,6 +120,46 @@ describe("local scheduler builds", () => {
     sched.faults.forgetBuild(id);
     sched.faults.forgetBuild(await again.buildId);
     expect(sched.derivationCount()).toBe(0);
+  });
+
+  it("prunes a submission to its roots when their outputs are all valid, and only then", async () => {
+    const depSalt = freshSalt();
+    const dag = await instantiateFixtureDag(
+      [{ name: "dep-a", lines: 0, salt: depSalt }, { name: "dep-b", lines: 0 }, { name: "root", deps: ["dep-a", "dep-b"], lines: 0 }],
+      freshSalt(),
+    );
+    const first = submit(dag);
+    expect((await first.waitFor(isTerminalEvent)).event.case).toBe("completed");
+    first.abort();
+    sched.faults.forgetBuild(await first.buildId);
+    const before = sched.derivationCount();
+
+    // rio's check_roots_topdown: every root output is valid, so the dependencies are dropped
+    const s = submit(dag);
+    const terminal = await s.waitFor(isTerminalEvent);
+    expect(terminal.event.case === "completed" && terminal.event.value.outputPaths).toEqual([dag.outputs.root]);
+    const cached = s.events.find((e) => e.event.case === "derivation" && e.event.value.kind === DerivationEventKind.CACHED);
+    expect(cached?.event.case === "derivation" && cached.event.value.derivationPath).toBe(dag.drvs.root);
+    const started = s.events.find((e) => e.event.case === "started");
+    expect(started?.event.case === "started" && started.event.value).toMatchObject({ totalDerivations: 1, cachedDerivations: 1 });
+    const id = await s.buildId;
+    expect(await c.scheduler.queryBuildStatus({ buildId: id })).toMatchObject({ totalDerivations: 1, cachedDerivations: 1 });
+    const graph = await c.admin.getBuildGraph({ buildId: id });
+    expect(graph.nodes.map((n) => n.drvPath)).toEqual([dag.drvs.root]);
+    expect(graph.edges).toHaveLength(0);
+    // the pruned dependencies never entered the global table
+    expect(sched.derivationCount()).toBe(before + 1);
+    s.abort();
+
+    // a root whose output is missing: no shortcut, the whole DAG is merged
+    const partial = await instantiateFixtureDag([{ name: "dep-a", lines: 0, salt: depSalt }, { name: "root2", deps: ["dep-a"], lines: 0 }], freshSalt());
+    expect(partial.drvs["dep-a"]).toBe(dag.drvs["dep-a"]);
+    const p = submit(partial);
+    expect((await p.waitFor(isTerminalEvent)).event.case).toBe("completed");
+    const pStarted = p.events.find((e) => e.event.case === "started");
+    expect(pStarted?.event.case === "started" && pStarted.event.value).toMatchObject({ totalDerivations: 2, cachedDerivations: 1 });
+    expect(derivationEvents(p.events, DerivationEventKind.COMPLETED)).toEqual([partial.drvs.root2]);
+    p.abort();
   });
 
   it("fails the build on the first failure without keep_going, and cancels sole-interest work", async () => {
@@ -145,9 +186,15 @@ describe("local scheduler builds", () => {
     expect((await findInvalidPaths([dag.outputs.slow!])).size).toBe(1);
     const graph = await c.admin.getBuildGraph({ buildId: await s.buildId });
     const st = Object.fromEntries(graph.nodes.map((n) => [n.drvPath, n.status]));
-    expect(st[dag.drvs.bad!]).toBe("failed");
+    // rio's handle_permanent_failure poisons the derivation (its `failed` is a transient state)
+    expect(st[dag.drvs.bad!]).toBe("poisoned");
     expect(st[dag.drvs.slow!]).toBe("cancelled");
     s.abort();
+    // a resubmission re-arms the poisoned derivation (rio: under POISON_RESUBMIT_RETRY_LIMIT)
+    const again = submit(dag, { keepGoing: false });
+    expect((await again.waitFor(isTerminalEvent)).event.case).toBe("failed");
+    expect(derivationEvents(again.events, DerivationEventKind.STARTED)).toContain(dag.drvs.bad);
+    again.abort();
   });
 
   it("keeps building independent siblings with keep_going and fails at the end", async () => {

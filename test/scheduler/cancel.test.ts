@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BuildState, SubmitBuildRequestSchema, type BuildEvent } from "../../generated/build_types_pb.js";
 import { DerivationEventKind } from "../../generated/dag_pb.js";
 import { createLocalScheduler, type LocalScheduler } from "../../src/scheduler/index.js";
-import { findInvalidPaths } from "../../src/scheduler/nix-realise.js";
+import { findInvalidPaths } from "../../src/eval/validity.js";
 import { freshSalt, instantiateFixtureDag, type FixtureDag } from "../helpers/scheduler-fixture-dag.js";
 import { connectScheduler, isTerminalEvent, openStream, sleep, type SchedulerClients } from "../helpers/scheduler-test-client.js";
 

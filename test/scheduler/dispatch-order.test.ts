@@ -67,4 +67,24 @@ describe("ready queue order", () => {
     expect(interactiveAt).toBeLessThanOrEqual(ms(when(sc, ci.drvs["ci-b"]!)));
     for (const s of [sb, sc, si]) s.abort();
   });
+
+  it("dispatches a queued derivation shared with a later interactive build first (highest priority of its builds)", async () => {
+    const blocker = await instantiateFixtureDag([{ name: "blocker", sleep: 3, lines: 0 }], freshSalt());
+    const shared = { name: "shared", lines: 0, salt: freshSalt() };
+    // Alone, filler (under filler-top) has the longer critical path and would go first.
+    const scheduled = await instantiateFixtureDag([shared, { name: "filler", lines: 0 }, { name: "filler-top", deps: ["filler"], lines: 0 }], freshSalt());
+    const interactive = await instantiateFixtureDag([shared], freshSalt());
+    expect(interactive.drvs.shared).toBe(scheduled.drvs.shared);
+    const sb = submit(blocker, "ci");
+    await sb.waitFor((e) => e.event.case === "derivation" && e.event.value.kind === DerivationEventKind.STARTED);
+    const ss = submit(scheduled, "scheduled");
+    await ss.buildId;
+    const si = submit(interactive, "interactive");
+    await si.buildId;
+    // Both builds were merged while the only slot was busy: nothing of theirs has started yet.
+    expect(startedPaths(ss.events)).toEqual([]);
+    for (const s of [sb, ss, si]) await s.waitFor(isTerminalEvent, 30_000);
+    expect(startedPaths(ss.events)).toEqual([scheduled.drvs.shared, scheduled.drvs.filler, scheduled.drvs["filler-top"]]);
+    for (const s of [sb, ss, si]) s.abort();
+  });
 });

@@ -65,10 +65,15 @@ describe("stream loss, failover and faults", () => {
     const union = new Set([...nonLog(s.events), ...nonLog(w.events)]);
     expect([...union].sort((a, b) => a - b)).toEqual(nonLog(ref.events));
     expect(ref.events.filter(isTerminalEvent)).toHaveLength(1);
-    // replaying from the terminal's sequence yields nothing old
-    const tail = watch(c, id, lastSeq(ref.events));
+    // watching from the terminal's sequence: rio re-sends the terminal event, with that same
+    // sequence (so not greater than since), instead of leaving the watcher silent until cleanup
+    const last = lastSeq(ref.events);
+    const tail = watch(c, id, last);
+    const again = await tail.waitFor(isTerminalEvent, 3000);
+    expect(Number(again.sequence)).toBe(last);
+    expect(again.event).toEqual(ref.events.at(-1)!.event);
     await sleep(200);
-    expect(tail.events).toHaveLength(0);
+    expect(tail.events).toHaveLength(1);
     for (const x of [w, ref, tail]) x.abort();
   });
 
@@ -149,13 +154,21 @@ describe("stream loss, failover and faults", () => {
     expect(code).toBe(Code.NotFound);
   });
 
-  it("applies max_silent_time and build_timeout", async () => {
+  it("retries a derivation killed for max_silent_time 4 times before the build fails; applies build_timeout", async () => {
     const silent = await instantiateFixtureDag([{ name: "silent", sleep: 30 }], freshSalt());
     const s1 = submit(c, silent, { maxSilentTime: 1n });
-    const t1 = await s1.waitFor(isTerminalEvent, 15_000);
+    const t1 = await s1.waitFor(isTerminalEvent, 45_000);
     expect(t1.event.case).toBe("failed");
+    // rio's handle_timeout_failure: up to max_timeout_retries (4) re-dispatches without a failure
+    // event, each announced by STARTED; the fifth timeout is terminal
+    const kinds = s1.events.flatMap((e) => (e.event.case === "derivation" ? [e.event.value.kind] : []));
+    expect(kinds).toEqual([...Array<DerivationEventKind>(5).fill(DerivationEventKind.STARTED), DerivationEventKind.FAILED]);
     const f = s1.events.find((e) => e.event.case === "derivation" && e.event.value.kind === DerivationEventKind.FAILED);
     expect(f?.event.case === "derivation" && f.event.value.failureStatus).toBe(BuildResultStatus.TIMED_OUT);
+    // …and ends the derivation `cancelled` (retriable on resubmit), not poisoned
+    const id1 = await s1.buildId;
+    expect((await c.admin.getBuildGraph({ buildId: id1 })).nodes.map((n) => n.status)).toEqual(["cancelled"]);
+    expect(await c.scheduler.queryBuildStatus({ buildId: id1 })).toMatchObject({ state: BuildState.FAILED, failedDerivations: 1 });
 
     const slow = await instantiateFixtureDag([{ name: "slow", sleep: 30 }, { name: "top", deps: ["slow"] }], freshSalt());
     const t0 = Date.now();

@@ -113,8 +113,10 @@ describe("SubmitBuild validation", () => {
   it("answers INTERNAL for a dependency cycle and dedups repeated nodes and edges", async () => {
     const cyclic = [...dag.edges, create(DerivationEdgeSchema, { parentDrvPath: dag.drvs.one!, childDrvPath: dag.drvs.two! })];
     expect((await submitCode({ nodes: dag.nodes, edges: cyclic })).code).toBe(Code.Internal);
+    // a DAG not built yet: with its root's output valid, the submission would shrink to the root
+    const fresh = await instantiateFixtureDag([{ name: "one", lines: 1 }, { name: "two", deps: ["one"], lines: 1 }], freshSalt());
     const events = [];
-    for await (const e of c.scheduler.submitBuild(create(SubmitBuildRequestSchema, { nodes: [...dag.nodes, ...dag.nodes], edges: [...dag.edges, ...dag.edges] }))) {
+    for await (const e of c.scheduler.submitBuild(create(SubmitBuildRequestSchema, { nodes: [...fresh.nodes, ...fresh.nodes], edges: [...fresh.edges, ...fresh.edges] }))) {
       events.push(e);
       if (isTerminalEvent(e)) break;
     }
@@ -152,6 +154,39 @@ describe("tenants and admin edges", () => {
     expect(await codeOf(c.admin.listBuilds({ tenantFilter: "nobody" }))).toBe(Code.InvalidArgument);
   });
 
+  it("validates CreateTenant, ResolveTenant and ListBuilds filters with rio's codes and texts", async () => {
+    const fail = async (p: Promise<unknown>) =>
+      p.then(
+        () => ({ code: "ok" as const, message: "" }),
+        (err: unknown) => ({ code: ConnectError.from(err).code, message: ConnectError.from(err).rawMessage }),
+      );
+    const invalid = (message: string) => ({ code: Code.InvalidArgument, message });
+    // admin/tenants.rs create_tenant: the token is trimmed; u32 values past i32 are out of range
+    expect(await fail(c.admin.createTenant({ tenantName: "blank-token", cacheToken: "  " }))).toEqual(invalid("cache_token must not be empty string (omit field for none)"));
+    expect(await fail(c.admin.createTenant({ tenantName: "forever", gcRetentionHours: 4294967295 }))).toEqual(invalid("gc_retention_hours out of range (max 2^31-1)"));
+    expect(await fail(c.admin.createTenant({ tenantName: "huge", gcMaxStoreBytes: 2n ** 63n }))).toEqual(invalid("gc_max_store_bytes out of range (max 2^63-1)"));
+    expect(await fail(c.admin.createTenant({ tenantName: "team a" }))).toEqual(invalid('invalid tenant_name: name contains interior whitespace: "team a"'));
+    expect(await fail(c.admin.createTenant({ tenantName: " \t " }))).toEqual(invalid("invalid tenant_name: name is empty after trimming"));
+    const name = `limits-${freshSalt()}`;
+    const t = await c.admin.createTenant({ tenantName: name, gcRetentionHours: 2 ** 31 - 1, gcMaxStoreBytes: 2n ** 63n - 1n, cacheToken: ` tok-${name} ` });
+    expect(t.tenant).toMatchObject({ gcRetentionHours: 2 ** 31 - 1, gcMaxStoreBytes: 2n ** 63n - 1n, hasCacheToken: true });
+    expect((await c.admin.listTenants({})).tenants.find((x) => x.tenantName === name)?.gcMaxStoreBytes).toBe(2n ** 63n - 1n);
+    // the stored token is the trimmed one, so its bare form collides
+    expect(await fail(c.admin.createTenant({ tenantName: `${name}-2`, cacheToken: `tok-${name}` }))).toEqual({
+      code: Code.AlreadyExists,
+      message: `tenant '${name}-2' already exists (or cache_token collision)`,
+    });
+    expect((await fail(c.scheduler.resolveTenant({ tenantName: "team a" }))).message).toContain("interior whitespace");
+
+    // ListBuilds: a blank or malformed tenant filter means no filter; a cursor set to "" is bad
+    const all = (await c.admin.listBuilds({ limit: 1000 })).builds.map((b) => b.buildId);
+    for (const tenantFilter of ["   ", "team a"]) {
+      expect((await c.admin.listBuilds({ limit: 1000, tenantFilter })).builds.map((b) => b.buildId)).toEqual(all);
+    }
+    expect(await fail(c.admin.listBuilds({ cursor: "" }))).toEqual(invalid("bad cursor version"));
+    expect((await fail(c.admin.listBuilds({ cursor: "not a cursor!" }))).code).toBe(Code.InvalidArgument);
+  });
+
   it("pages ListBuilds with an opaque cursor, newest first", async () => {
     for (let i = 0; i < 3; i++) expect((await submitCode({ nodes: dag.nodes, edges: dag.edges })).code).toBe("ok");
     const all = await c.admin.listBuilds({ limit: 1000 });
@@ -165,6 +200,19 @@ describe("tenants and admin edges", () => {
     expect(await codeOf(c.admin.listBuilds({ cursor: "garbage" }))).toBe(Code.InvalidArgument);
     expect(await codeOf(c.admin.listBuilds({ statusFilter: "weird" }))).toBe(Code.InvalidArgument);
     expect((await c.admin.listBuilds({ statusFilter: "succeeded" })).builds.length).toBe(all.builds.length);
+  });
+
+  it("lists GetBuildGraph nodes ordered by derivation path, whatever the submission order", async () => {
+    const g = await instantiateFixtureDag([{ name: "g-a", lines: 0 }, { name: "g-b", lines: 0 }, { name: "g-c", lines: 0 }, { name: "g-top", deps: ["g-a", "g-b", "g-c"], lines: 0 }], freshSalt());
+    const byPath = g.nodes.map((n) => n.drvPath).sort();
+    // submitted in the reverse of path order (rio's load_build_graph orders by drv_path)
+    const nodes = [...g.nodes].sort((a, b) => b.drvPath.localeCompare(a.drvPath));
+    let buildId = "";
+    for await (const e of c.scheduler.submitBuild(create(SubmitBuildRequestSchema, { nodes, edges: g.edges }), { onHeader: (h) => void (buildId = h.get("x-rio-build-id") ?? "") })) {
+      if (isTerminalEvent(e)) break;
+    }
+    const graph = await c.admin.getBuildGraph({ buildId });
+    expect(graph.nodes.map((n) => n.drvPath)).toEqual(byPath);
   });
 
   it("caps GetBuildGraph at 5000 nodes and marks it truncated", async () => {
