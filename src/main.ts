@@ -19,7 +19,7 @@ import { copyInputsToStore, createEvaluator, loadDeploymentTypes, type Deploymen
 import { createServiceMetrics } from "./metrics.js";
 import { createRioClient } from "./rio/index.js";
 import { createRouter, loadPrincipalsFile, type Router } from "./router/index.js";
-import { createDeploymentService } from "./runner/deployment-service.js";
+import { createDeploymentService } from "./service/deployment-service.js";
 import { createRunner } from "./runner/runner.js";
 import { createLocalScheduler, runSchedulerCommand, type LocalScheduler } from "./scheduler/index.js";
 import { openStore } from "./store/index.js";

@@ -7,11 +7,11 @@
  */
 import autobahn from "autobahn";
 import type { Logger } from "pino";
-import type { DeploymentService } from "./deployment-service.js";
+import type { DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
 import type { SessionLookup } from "./caller.js";
-import type { DeploymentEvent, LogLine } from "./views.js";
+import type { DeploymentEvent, LogLine } from "../core/results.js";
 
 export interface ComponentOptions {
   readonly url: string;

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import type { PriorityClass } from "../core/dag.js";
-import type { Actor, DeploymentService } from "./deployment-service.js";
+import type { Actor, DeploymentService } from "../service/port.js";
 import { requireKnownRole, requireOperator, resolveTenant, type CallerIdentity } from "./caller.js";
 import {
   cancelKwargs,
@@ -25,7 +25,7 @@ import {
   submitKwargs,
 } from "./schemas.js";
 import { procedureUris, type ProcedureUri } from "./uris.js";
-import type { DeploymentView, LogsResult, SubmitMode } from "./views.js";
+import type { DeploymentView, LogsResult, SubmitMode } from "../core/results.js";
 
 export interface ProcedureLimits {
   /** Configuration size limit as JSON, bytes (default 256 KiB). */

@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from "node:events";
 import autobahn from "autobahn";
-import type { DeploymentService } from "./deployment-service.js";
+import type { DeploymentService } from "../service/port.js";
 import { identifyCaller, type DisclosedCaller, type SessionInfo, type SessionLookup } from "./caller.js";
 import { apiProcedures, type ProcedureLimits, type ProcedureSpec } from "./procedures.js";
 import { toWampError } from "./wamp-errors.js";

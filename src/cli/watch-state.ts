@@ -9,7 +9,7 @@ import {
   type DeploymentView,
   type LogBatch,
   type SyncView,
-} from "../api/views.js";
+} from "../core/results.js";
 
 export interface RunningDerivation {
   readonly drv: string;

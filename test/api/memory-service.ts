@@ -4,7 +4,7 @@
  * event before publishing it, and writing build and deploy log lines.
  */
 import { AppError } from "../../src/errors.js";
-import type { DeploymentService, FollowLogsInput } from "../../src/api/deployment-service.js";
+import type { DeploymentService, FollowLogsInput } from "../../src/service/port.js";
 import type { EventPublisher } from "../../src/api/publisher.js";
 import type {
   BuildSummary,
@@ -15,7 +15,7 @@ import type {
   LogsResult,
   SubmitResult,
   SyncView,
-} from "../../src/api/views.js";
+} from "../../src/core/results.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type MSync = Mutable<Omit<SyncView, "build">> & { build: Mutable<BuildSummary> | null };
@@ -24,7 +24,7 @@ type MView = Mutable<Omit<DeploymentView, "queue" | "current" | "last">> & {
   current: MSync | null;
   last: MSync | null;
 };
-import { isTerminalSyncState } from "../../src/api/views.js";
+import { isTerminalSyncState } from "../../src/core/results.js";
 
 interface Deployment {
   view: MView;

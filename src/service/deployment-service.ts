@@ -5,15 +5,15 @@
  * and stops interrupted syncs.
  */
 import { EventEmitter } from "node:events";
-import type { DeploymentService } from "../api/deployment-service.js";
-import type { DeploymentView, GraphResult, ListResult, LogsResult, QueueStatusResult, SchemaResult, SubmitResult } from "../api/views.js";
+import type { DeploymentService } from "./port.js";
+import type { DeploymentView, GraphResult, ListResult, LogsResult, QueueStatusResult, SchemaResult, SubmitResult } from "../core/results.js";
 import { AppError } from "../errors.js";
 import type { DeploymentType, DeploymentTypes, Evaluator } from "../eval/index.js";
 import { EvalFailedError, validateConfiguration } from "../eval/index.js";
 import type { RioClient } from "../rio/index.js";
 import type { Store, SubmitSyncInput } from "../store/index.js";
 import { followLogLines } from "./log-follower.js";
-import type { Runner } from "./runner.js";
+import type { Runner } from "../runner/runner.js";
 
 export interface EngineDeps {
   readonly store: Store;

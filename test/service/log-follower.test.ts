@@ -4,8 +4,8 @@
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { LogsResult } from "../../src/api/views.js";
-import { followLogLines } from "../../src/runner/log-follower.js";
+import type { LogsResult } from "../../src/core/results.js";
+import { followLogLines } from "../../src/service/log-follower.js";
 import type { Store } from "../../src/store/index.js";
 import { apply, freshStore, tempDir } from "../store/fixture.js";
 

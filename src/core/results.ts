@@ -17,8 +17,8 @@ import type {
   SyncView,
   LogLine,
   LogSource,
-} from "../core/index.js";
-import { deploymentStates, submitModes, terminalSyncStates } from "../core/index.js";
+} from "./index.js";
+import { deploymentStates, submitModes, terminalSyncStates } from "./index.js";
 
 export type { BuildCounters, DeploymentState, EventType, SubmitMode, SyncError, SyncKind, SyncState, TerminalSyncState };
 export { deploymentStates, submitModes };

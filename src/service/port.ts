@@ -20,7 +20,7 @@ import type {
   SchemaResult,
   SubmitMode,
   SubmitResult,
-} from "./views.js";
+} from "../core/results.js";
 
 /** Who asked, from the WAMP session (never from arguments). For audit and logging. */
 export interface Actor {

@@ -5,7 +5,7 @@
  * too far behind are all served by reading the store.
  */
 import type { EventEmitter } from "node:events";
-import type { LogsResult } from "../api/views.js";
+import type { LogsResult } from "../core/results.js";
 import type { LogLine } from "../store/index.js";
 
 /** Lines held for one follower before it falls back to reading the store. */
