@@ -7,18 +7,18 @@
  */
 import autobahn from "autobahn";
 import type { Logger } from "pino";
-import type { DeploymentService } from "../service/port.js";
+import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
 import type { SessionLookup } from "./caller.js";
-import type { DeploymentEvent, LogLine } from "../core/results.js";
 
 export interface ComponentOptions {
   readonly url: string;
   readonly realm: string;
   readonly authid: string;
   readonly ticket: string;
-  readonly service: DeploymentService;
+  /** The procedures to register, and the commits whose events and log lines are published. */
+  readonly service: DeploymentService & CommitFeed;
   /** In-process session lookup (embedded router); otherwise `wamp.session.get` is used. */
   readonly lookupSession?: SessionLookup;
   /** Also register a Crossbar-shaped authenticator / authorizer under these URIs. */
@@ -37,8 +37,6 @@ export interface ComponentOptions {
 export interface Component {
   /** Resolves once the first session is up and the API is registered. */
   readonly ready: Promise<void>;
-  publishEvents(events: readonly DeploymentEvent[]): void;
-  publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): void;
   close(): Promise<void>;
 }
 
@@ -140,18 +138,20 @@ export function startComponent(options: ComponentOptions): Component {
   };
   connection.open();
 
+  // Published only after commit: the store calls its listeners once the transaction is durable.
+  const stopPublishing = options.service.onCommit((batch) => {
+    if (!publisher) return;
+    if (batch.events.length > 0) {
+      void publisher.publishEvents(batch.events);
+      options.onPublished?.(batch.events.length);
+    }
+    for (const l of batch.logs) if (l.lines.length > 0) void publisher.publishLogs(l.tenant, l.deployment, l.sync, l.lines);
+  });
+
   return {
     ready,
-    publishEvents(events) {
-      if (!publisher || events.length === 0) return;
-      void publisher.publishEvents(events);
-      options.onPublished?.(events.length);
-    },
-    publishLogs(tenant, deployment, sync, lines) {
-      if (!publisher || lines.length === 0) return;
-      void publisher.publishLogs(tenant, deployment, sync, lines);
-    },
     async close() {
+      stopPublishing();
       closing = true;
       if (reopenTimer) clearTimeout(reopenTimer);
       await api?.close().catch(() => undefined);

@@ -4,7 +4,7 @@ import type { DeploymentService, FollowLogsInput, SubmitInput } from "../service
 import { apiProcedures, type ProcedureContext } from "./procedures.js";
 import { registerApi } from "./register.js";
 import type { CallerIdentity } from "./caller.js";
-import type { LogsResult, SyncView } from "../core/results.js";
+import type { LogsResult, SyncView } from "../core/index.js";
 
 const view = (tenant: string, deployment: string): SyncView => ({
   sync: "01JAAAAAAAAAAAAAAAAAAAAAAA",

@@ -25,7 +25,7 @@ import {
   submitKwargs,
 } from "./schemas.js";
 import { procedureUris, type ProcedureUri } from "./uris.js";
-import type { DeploymentView, LogsResult, SubmitMode } from "../core/results.js";
+import type { DeploymentView, LogsResult, SubmitMode } from "../core/index.js";
 
 export interface ProcedureLimits {
   /** Configuration size limit as JSON, bytes (default 256 KiB). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createEventPublisher } from "./publisher.js";
-import type { DeploymentEvent, LogLine } from "../core/results.js";
+import type { DeploymentEvent, LogLine } from "../core/index.js";
 
 function recorder() {
   const published: { topic: string; args: unknown[]; options: unknown }[] = [];

@@ -5,7 +5,7 @@
  */
 import type autobahn from "autobahn";
 import { eventsTopic, logsTopic } from "./uris.js";
-import type { DeploymentEvent, LogLine } from "../core/results.js";
+import type { DeploymentEvent, LogLine } from "../core/index.js";
 
 export interface EventPublisher {
   /** One WAMP event per stored event, `args[0]` = the event, on `fediversity.events.<tenant>.<deployment>`. */

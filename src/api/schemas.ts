@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { AppError, type ProblemDetail } from "../errors.js";
 import { priorityClasses } from "../core/dag.js";
-import { deploymentStates, submitModes } from "../core/results.js";
+import { deploymentStates, submitModes } from "../core/index.js";
 
 export const tenantPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const deploymentPattern = /^[a-z0-9][a-z0-9_]{0,62}$/;

@@ -5,7 +5,7 @@
  * panel client, are in test/e2e/.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DeploymentEvent, LogsResult, SubmitResult } from "../../src/core/results.js";
+import type { DeploymentEvent, LogsResult, SubmitResult } from "../../src/core/index.js";
 import { open, startApi, type ApiHarness } from "./harness.js";
 
 async function callError(p: PromiseLike<unknown>): Promise<{ error: string; args: unknown[]; kwargs: Record<string, unknown> }> {

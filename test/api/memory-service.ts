@@ -7,7 +7,7 @@ import { AppError } from "../../src/errors.js";
 import type { DeploymentService, FollowLogsInput } from "../../src/service/port.js";
 import type { EventPublisher } from "../../src/api/publisher.js";
 import type {
-  BuildSummary,
+  BuildView,
   DeploymentEvent,
   DeploymentView,
   EventType,
@@ -15,16 +15,16 @@ import type {
   LogsResult,
   SubmitResult,
   SyncView,
-} from "../../src/core/results.js";
+} from "../../src/core/index.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type MSync = Mutable<Omit<SyncView, "build">> & { build: Mutable<BuildSummary> | null };
+type MSync = Mutable<Omit<SyncView, "build">> & { build: Mutable<BuildView> | null };
 type MView = Mutable<Omit<DeploymentView, "queue" | "current" | "last">> & {
   queue: MSync[];
   current: MSync | null;
   last: MSync | null;
 };
-import { isTerminalSyncState } from "../../src/core/results.js";
+import { isTerminalSyncState } from "../../src/core/index.js";
 
 interface Deployment {
   view: MView;
