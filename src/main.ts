@@ -41,7 +41,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
 
   const store = openStore({
     path: config.databasePath,
-    limits: { logLinesKeptPerSync: config.retention.logLinesPerSync },
+    limits: config.limits,
     retention: {
       syncsSecs: config.retention.terminalSyncDays * 86_400,
       eventsSecs: config.retention.eventDays * 86_400,
@@ -177,6 +177,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     ...wamp,
     realm: config.realm,
     service,
+    limits: { maxConfigurationBytes: config.limits.maxConfigurationBytes },
     logger,
     ...(embedded
       ? {

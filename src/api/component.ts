@@ -9,6 +9,7 @@ import autobahn from "autobahn";
 import type { Logger } from "pino";
 import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
+import type { ProcedureLimits } from "./procedures.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
 import type { SessionLookup } from "./caller.js";
 
@@ -19,6 +20,8 @@ export interface ComponentOptions {
   readonly ticket: string;
   /** The procedures to register, and the commits whose events and log lines are published. */
   readonly service: DeploymentService & CommitFeed;
+  /** The configured limits the procedures enforce (default: core's). */
+  readonly limits?: ProcedureLimits;
   /** In-process session lookup (embedded router); otherwise `wamp.session.get` is used. */
   readonly lookupSession?: SessionLookup;
   /** Also register a Crossbar-shaped authenticator / authorizer under these URIs. */
@@ -92,6 +95,7 @@ export function startComponent(options: ComponentOptions): Component {
     void (async () => {
       try {
         api = await registerApi(session, options.service, {
+          ...options.limits,
           ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
           logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
         });

@@ -4,13 +4,11 @@
  * session.
  */
 import type { z } from "zod";
-import type { PriorityClass } from "../core/dag.js";
 import type { Actor, DeploymentService } from "../service/port.js";
 import { requireKnownRole, requireOperator, resolveTenant, type CallerIdentity } from "./caller.js";
 import {
   cancelKwargs,
   checkConfigurationSize,
-  defaultMaxConfigurationBytes,
   deleteKwargs,
   eventsKwargs,
   getKwargs,
@@ -25,10 +23,10 @@ import {
   submitKwargs,
 } from "./schemas.js";
 import { procedureUris, type ProcedureUri } from "./uris.js";
-import type { DeploymentView, LogsResult, SubmitMode } from "../core/index.js";
+import { defaultLimits, type DeploymentView, type LogsResult, type PriorityClass, type SubmitMode } from "../core/index.js";
 
 export interface ProcedureLimits {
-  /** Configuration size limit as JSON, bytes (default 256 KiB). */
+  /** Configuration size limit as JSON, bytes (default: core's defaultLimits). */
   readonly maxConfigurationBytes?: number;
   /** Longest a `build.logs` follow call may run (default 6 hours). */
   readonly maxFollowMs?: number;
@@ -67,7 +65,7 @@ function procedure<S extends z.ZodType>(
   };
 }
 
-const maxConfig = (ctx: ProcedureContext) => ctx.limits.maxConfigurationBytes ?? defaultMaxConfigurationBytes;
+const maxConfig = (ctx: ProcedureContext) => ctx.limits.maxConfigurationBytes ?? defaultLimits.maxConfigurationBytes;
 const defaultMaxFollowMs = 6 * 60 * 60 * 1000;
 
 async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentService["logs"]>[0]): Promise<LogsResult> {

@@ -1,8 +1,9 @@
 /**
  * Which deployment type a request uses: the one it names, else the deployment's stored one, else a
  * type named like the deployment. The one place that decides it (submit and plan), so the store
- * always receives a resolved, configured type.
+ * always receives a resolved, configured type (its own check, core's same rule, guards direct callers).
  */
+import { deploymentTypeRequired } from "../core/index.js";
 import type { DeploymentType, DeploymentTypes } from "../eval/index.js";
 import { AppError } from "../errors.js";
 import type { Store } from "../store/index.js";
@@ -28,8 +29,6 @@ export function createTypeResolver(types: DeploymentTypes, store: Pick<Store, "g
       if (!AppError.is(err, "not_found")) throw err;
     }
     if (types.has(deployment)) return typeNamed(deployment);
-    throw new AppError("invalid_argument", "deployment_type is required for a new deployment", [
-      { path: "deployment_type", message: `required: no type is named ${JSON.stringify(deployment)}` },
-    ]);
+    throw AppError.fromViolation(deploymentTypeRequired);
   };
 }

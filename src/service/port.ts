@@ -43,7 +43,7 @@ export interface SubmitInput extends DeploymentRef {
   readonly deploymentType: string | undefined;
   readonly mode: SubmitMode;
   readonly priority: PriorityClass;
-  /** Idempotency key per deployment (≤ 128 chars). */
+  /** Idempotency key per deployment (length: core limits.ts). */
   readonly requestId: string | undefined;
   readonly actor: Actor;
 }
