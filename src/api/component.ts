@@ -145,11 +145,8 @@ export function startComponent(options: ComponentOptions): Component {
   // Published only after commit: the store calls its listeners once the transaction is durable.
   const stopPublishing = options.service.onCommit((batch) => {
     if (!publisher) return;
-    if (batch.events.length > 0) {
-      void publisher.publishEvents(batch.events);
-      options.onPublished?.(batch.events.length);
-    }
-    for (const l of batch.logs) if (l.lines.length > 0) void publisher.publishLogs(l.tenant, l.deployment, l.sync, l.lines);
+    void publisher.publishCommit(batch);
+    if (batch.events.length > 0) options.onPublished?.(batch.events.length);
   });
 
   return {

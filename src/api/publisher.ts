@@ -5,7 +5,7 @@
  */
 import type autobahn from "autobahn";
 import { eventsTopic, logsTopic } from "./uris.js";
-import type { DeploymentEvent, LogLine } from "../core/index.js";
+import type { CommittedBatch, DeploymentEvent, LogLine } from "../core/index.js";
 
 export interface EventPublisher {
   /** One WAMP event per stored event, `args[0]` = the event, on `fediversity.events.<tenant>.<deployment>`. */
@@ -14,17 +14,8 @@ export interface EventPublisher {
   publishEvents(events: readonly DeploymentEvent[]): Promise<void>;
   /** `{ sync, lines }` on `fediversity.logs.<tenant>.<deployment>` (nothing for an empty batch). */
   publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): Promise<void>;
-  /**
-   * Everything one store transaction committed, events first, then log batches: fits the store's
-   * `onCommit` listener (`store.onCommit((batch) => void publisher.publishCommit(batch))`).
-   */
+  /** Everything one store transaction committed, events first, then log batches (the component's commit listener). */
   publishCommit(batch: CommittedBatch): Promise<void>;
-}
-
-/** The shape of the store's CommitBatch (kept structural so api/ does not import store/). */
-export interface CommittedBatch {
-  readonly events: readonly DeploymentEvent[];
-  readonly logs: readonly { readonly tenant: string; readonly deployment: string; readonly sync: string; readonly lines: readonly LogLine[] }[];
 }
 
 export interface EventPublisherOptions {

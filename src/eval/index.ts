@@ -14,7 +14,7 @@ export {
 } from "./deployment-types.js";
 export { parseEvalJobsLine, attrName, type EvalJob } from "./eval-jobs.js";
 export { createEvaluator, planOf, sweepStaleWorkDirs, type Evaluator, type EvaluatorOptions, type EvaluateOptions, type EvaluationResult, type Plan, type PlanNode } from "./evaluator.js";
-export { EvalFailedError, stripAnsi, type EvalErrorInfo } from "./nix-errors.js";
+export { describeEvalError, describeEvalErrors, EvalFailedError, stripAnsi, type EvalErrorInfo } from "./nix-errors.js";
 export { openGcRoots, type GcRoots } from "./gc-roots.js";
 export { copyInputsToStore, isLocalStore, type CopyOptions, type CopyProgress, type CopyResult } from "./copy-inputs.js";
 export { findInvalidPaths } from "./validity.js";

@@ -33,6 +33,20 @@ export class EvalFailedError extends Error {
   }
 }
 
+/**
+ * `attr: message (file:line:column)`: how an evaluation error reads in a sync's error and in a
+ * plan's refusal (the job's attribute and the position only when known).
+ */
+export function describeEvalError(error: Pick<EvalErrorInfo, "message" | "file" | "line" | "column" | "attr">): string {
+  const where = error.file ? ` (${error.file}:${error.line ?? "?"}:${error.column ?? "?"})` : "";
+  return `${error.attr ? `${error.attr}: ` : ""}${error.message}${where}`;
+}
+
+/** Several evaluation errors, one per line. */
+export function describeEvalErrors(errors: readonly Pick<EvalErrorInfo, "message" | "file" | "line" | "column" | "attr">[]): string {
+  return errors.map(describeEvalError).join("\n");
+}
+
 // eslint-disable-next-line no-control-regex
 const ansiPattern = /\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
 

@@ -2,7 +2,8 @@
  * The evaluation phase of an apply: waits for an evaluation slot, evaluates the stored
  * configuration, and refuses an evaluation with broken jobs or none at all (eval_failed).
  */
-import type { DeploymentType, EvalErrorInfo, EvaluationResult } from "../eval/index.js";
+import type { DeploymentType, EvaluationResult } from "../eval/index.js";
+import { describeEvalErrors } from "../eval/index.js";
 import type { SyncRecord } from "../store/index.js";
 import type { SyncRunDeps } from "./sync-deps.js";
 import { fail } from "./sync-failure.js";
@@ -25,16 +26,13 @@ export async function evaluate(deps: SyncRunDeps, type: DeploymentType, record: 
   const broken = result.jobs.filter((j) => j.error !== undefined);
   if (broken.length > 0 || result.jobs.length === 0) {
     await result.release();
-    const message = broken.length > 0 ? broken.map((j) => describeJobError(j.attr, j.error)).join("\n") : "the configuration evaluated to no derivations";
+    const message =
+      broken.length > 0
+        ? describeEvalErrors(broken.map((j) => ({ message: "evaluation failed", file: null, line: null, column: null, ...j.error, attr: j.attr })))
+        : "the configuration evaluated to no derivations";
     throw fail("eval_failed", message);
   }
   return result;
-}
-
-/** `attr: message (file:line:column)` for a job that failed to evaluate. */
-function describeJobError(attr: string, error: EvalErrorInfo | undefined): string {
-  const where = error?.file ? ` (${error.file}:${error.line ?? "?"}:${error.column ?? "?"})` : "";
-  return `${attr ? `${attr}: ` : ""}${error?.message ?? "evaluation failed"}${where}`;
 }
 
 /** The `out` path of each top-level job: what the deployer activates, in job order. */

@@ -1,26 +1,21 @@
 /**
- * Rides out a scheduler that is briefly unreachable (restart, failover) the way `rio.submit`
- * does for SubmitBuild: `unavailable` is retried with backoff (about 31 s in all), anything
- * else, or the last failure, is thrown.
+ * Rides out a scheduler that is briefly unreachable (restart, failover) with rio's own backoff
+ * (rio/backoff.ts, the schedule the rio client uses for SubmitBuild): `unavailable` is retried after
+ * 1, 2, 4, 8 and 16 s (about 31 s in all); anything else, or the last failure, is thrown.
  */
 import { AppError } from "../errors.js";
+import { backoffDelay, defaultSubmitRetryPolicy, sleep, type BackoffPolicy } from "../rio/backoff.js";
 
-export async function retryWhileUnavailable<T>(fn: () => Promise<T>, signal: AbortSignal, delaysMs: readonly number[] = [1000, 2000, 4000, 8000, 16000]): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+/** rio's submit schedule, five retries. */
+export const unavailableRetryPolicy: BackoffPolicy = Object.freeze({ ...defaultSubmitRetryPolicy, maxAttempts: 5 });
+
+export async function retryWhileUnavailable<T>(fn: () => Promise<T>, signal: AbortSignal, policy: BackoffPolicy = unavailableRetryPolicy): Promise<T> {
+  for (let failures = 1; ; failures++) {
     try {
       return await fn();
     } catch (err) {
-      const delay = delaysMs[attempt];
-      if (!AppError.is(err, "unavailable") || delay === undefined || signal.aborted) throw err;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, delay);
-        signal.addEventListener("abort", done, { once: true });
-      });
+      if (!AppError.is(err, "unavailable") || failures > policy.maxAttempts || signal.aborted) throw err;
+      await sleep(backoffDelay(policy, failures), signal);
     }
   }
 }

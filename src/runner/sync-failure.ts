@@ -5,7 +5,7 @@
  */
 import type { SyncError, SyncState } from "../core/index.js";
 import { AppError } from "../errors.js";
-import { EvalFailedError } from "../eval/index.js";
+import { describeEvalErrors, EvalFailedError } from "../eval/index.js";
 
 /**
  * The one Error subclass of the runner besides AppError: it carries a SyncError (a code of the
@@ -27,11 +27,7 @@ export const fail = (code: SyncError["code"], message: string, derivation: strin
 
 export function asSyncFailure(err: unknown, state: SyncState): SyncFailure {
   if (err instanceof SyncFailure) return err;
-  if (EvalFailedError.is(err)) {
-    const first = err.errors[0];
-    const where = first?.file ? ` (${first.file}:${first.line ?? "?"}:${first.column ?? "?"})` : "";
-    return fail("eval_failed", `${err.message}${where}`);
-  }
+  if (EvalFailedError.is(err)) return fail("eval_failed", err.errors.length > 0 ? describeEvalErrors(err.errors) : err.message);
   const e = AppError.from(err);
   if (e.code === "timeout") return fail("timeout", e.message);
   const phaseCode: Partial<Record<SyncState, SyncError["code"]>> = {
