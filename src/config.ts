@@ -121,14 +121,14 @@ export function parseServiceConfig(argv: readonly string[], env: NodeJS.ProcessE
   const url = (name: keyof typeof flagSpec, schemes: readonly string[]) => {
     const text = pick(name);
     if (text === undefined) return null;
-    try {
-      const u = new URL(text);
-      if (!schemes.includes(u.protocol)) throw new Error(`scheme must be one of ${schemes.join(", ")}`);
-      return text;
-    } catch (err) {
-      problems.push({ path: where(name), message: `bad URL ${JSON.stringify(text)}: ${(err as Error).message}` });
-      return null;
-    }
+    const problem = !URL.canParse(text)
+      ? "not a URL"
+      : schemes.includes(new URL(text).protocol)
+        ? null
+        : `scheme must be one of ${schemes.join(", ")}`;
+    if (problem === null) return text;
+    problems.push({ path: where(name), message: `bad URL ${JSON.stringify(text)}: ${problem}` });
+    return null;
   };
 
   const dataDir = resolve(pick("data-dir") ?? "data");

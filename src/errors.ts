@@ -26,7 +26,7 @@ export interface ProblemDetail {
 }
 
 export class AppError extends Error {
-  override readonly name = "AppError";
+  override readonly name: string = "AppError";
 
   constructor(
     readonly code: AppErrorCode,

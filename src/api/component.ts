@@ -6,6 +6,7 @@
  * close by replaying `deployment.events`.
  */
 import autobahn from "autobahn";
+import { AppError } from "../errors.js";
 import type { Logger } from "pino";
 import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
@@ -76,7 +77,7 @@ export function startComponent(options: ComponentOptions): Component {
     authid: options.authid,
     onchallenge: (_session, method) => {
       if (method === "ticket") return options.ticket;
-      throw new Error(`unsupported authentication method ${method}`);
+      throw new AppError("not_authorized", `the router asks for authentication method ${method}; only ticket is configured`);
     },
     max_retries: -1,
     initial_retry_delay: 0.2,

@@ -11,6 +11,7 @@
  * Events, in order: per superseded sync `sync.superseded`, `sync.state`, `sync.finished`; then
  * `deployment.state` if superseding the in-flight sync changed it; then `sync.queued`.
  */
+import { unreachable } from "./assert-never.js";
 import type { PriorityClass } from "./dag.js";
 import type { DeploymentFacts } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
@@ -80,7 +81,7 @@ export function decideSubmit(
     // Another sync in flight after this one is superseded: only a kept deploying/destroying one.
     const keptInFlight = situation.nonTerminal.find((s) => s.state === "deploying" || s.state === "destroying");
     const decision = decideTransition(sync, deployment, { to: "superseded", supersededBy: request.id }, keptInFlight?.kind ?? null);
-    if (!decision.ok) throw new Error(decision.message); // unreachable: interruptible states may always be superseded
+    if (!decision.ok) unreachable(decision.message); // interruptible states may always be superseded
     deployment = decision.deployment;
     superseded.push({ id: sync.id, from: sync.state });
     events.push(...decision.events);

@@ -16,7 +16,7 @@ import { validateConfiguration, type DeploymentType } from "./deployment-types.j
 import { runEvalJobs, type EvalJob } from "./eval-jobs.js";
 import { runFallback } from "./fallback.js";
 import { openGcRoots, type GcRoots } from "./gc-roots.js";
-import { describeEvalErrors, EvalFailedError } from "./nix-errors.js";
+import { EvalFailedError } from "./nix-errors.js";
 import { isOnPath, type NixRunOptions } from "./nix-process.js";
 
 const entryFile = fileURLToPath(new URL("./entry.nix", import.meta.url));
@@ -211,7 +211,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     const result = await evaluate(type, configuration, opts);
     try {
       const failed = result.jobs.flatMap((j) => (j.error ? [j.error] : []));
-      if (failed.length > 0) throw new EvalFailedError(describeEvalErrors(failed), failed);
+      if (failed.length > 0) throw new EvalFailedError(failed);
       return planOf(result.dag);
     } finally {
       await result.release();

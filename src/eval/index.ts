@@ -1,4 +1,4 @@
-export { parseDerivation, AtermParseError, type Derivation, type DrvOutput } from "./aterm.js";
+export { parseDerivation, type Derivation, type DrvOutput } from "./aterm.js";
 export { buildDag, readDrvClosure, inlineMaxBytes, inlineBudgetBytes, type DagBuildResult, type ParsedDrv } from "./dag-builder.js";
 export {
   loadDeploymentTypes,

@@ -27,7 +27,7 @@ export const fail = (code: SyncError["code"], message: string, derivation: strin
 
 export function asSyncFailure(err: unknown, state: SyncState): SyncFailure {
   if (err instanceof SyncFailure) return err;
-  if (EvalFailedError.is(err)) return fail("eval_failed", err.errors.length > 0 ? describeEvalErrors(err.errors) : err.message);
+  if (err instanceof EvalFailedError) return fail("eval_failed", err.errors.length > 0 ? describeEvalErrors(err.errors) : err.message);
   const e = AppError.from(err);
   if (e.code === "timeout") return fail("timeout", e.message);
   const phaseCode: Partial<Record<SyncState, SyncError["code"]>> = {

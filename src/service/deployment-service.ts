@@ -7,7 +7,7 @@
 import type { GraphResult, LogsResult, QueueStatusResult, SchemaResult } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { DeploymentTypes, Evaluator } from "../eval/index.js";
-import { EvalFailedError, validateConfiguration } from "../eval/index.js";
+import { validateConfiguration } from "../eval/index.js";
 import type { RioClient } from "../rio/index.js";
 import type { Runner } from "../runner/runner.js";
 import type { Store } from "../store/index.js";
@@ -52,16 +52,8 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
 
     async plan(input) {
       const type = resolveType(input.tenant, input.deployment, input.deploymentType);
-      let plan;
-      try {
-        plan = await deps.evaluator.plan(type, input.configuration, { timeoutMs: Math.min(type.eval.timeoutMs, deps.evalTimeoutMs) });
-      } catch (err) {
-        // The configuration passed its schema but Nix rejects it: the caller's input is at fault.
-        if (EvalFailedError.is(err)) {
-          throw new AppError("invalid_argument", `evaluation failed: ${err.message}`, [{ path: "configuration", message: err.message }]);
-        }
-        throw err;
-      }
+      // A configuration that passed its schema but does not evaluate: EvalFailedError, invalid_argument.
+      const plan = await deps.evaluator.plan(type, input.configuration, { timeoutMs: Math.min(type.eval.timeoutMs, deps.evalTimeoutMs) });
       return { derivations: plan.derivations, to_build: plan.to_build, cached: plan.cached, nodes: [...plan.nodes] };
     },
 
