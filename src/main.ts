@@ -194,6 +194,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     allowBareTenantPrefix: embedded !== null,
     ...(embedded ? { publishLocally: (topic: string, args: readonly unknown[]) => embedded.publishLocal(config.realm, topic, args) } : {}),
     onPublished: (n) => metrics.eventsPublished.inc(n),
+    follows: metrics.logFollows,
   });
   await component.ready;
   router?.admit();

@@ -10,7 +10,7 @@ import { AppError } from "../errors.js";
 import type { Logger } from "pino";
 import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
-import type { ProcedureLimits } from "./procedures.js";
+import type { FollowGauge, ProcedureLimits } from "./procedures.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
 import type { SessionLookup } from "./caller.js";
 
@@ -31,6 +31,8 @@ export interface ComponentOptions {
   readonly allowBareTenantPrefix?: boolean;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
+  /** Counts `build.logs` follow calls in progress. */
+  readonly follows?: FollowGauge;
   /**
    * Publishes without a WAMP session, e.g. straight into an embedded router in this process. When
    * set, events go out through it even while the API session is reconnecting.
@@ -97,6 +99,7 @@ export function startComponent(options: ComponentOptions): Component {
       try {
         api = await registerApi(session, options.service, {
           ...options.limits,
+          ...(options.follows ? { follows: options.follows } : {}),
           ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
           logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
         });

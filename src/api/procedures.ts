@@ -32,8 +32,15 @@ export interface ProcedureLimits {
   readonly maxFollowMs?: number;
 }
 
+/** Counts follow calls in progress (a prom-client Gauge fits). */
+export interface FollowGauge {
+  inc(): void;
+  dec(): void;
+}
+
 export interface ProcedureContext {
   readonly service: DeploymentService;
+  readonly follows?: FollowGauge;
   readonly caller: CallerIdentity;
   readonly limits: ProcedureLimits;
   /** Sends one progressive result (args[0]); null when the caller did not ask for progress. */
@@ -74,6 +81,7 @@ async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentSer
   ctx.signal.addEventListener("abort", stop, { once: true });
   const timer = setTimeout(stop, ctx.limits.maxFollowMs ?? defaultMaxFollowMs);
   let last: LogsResult = { lines: [], next_line: input.sinceLine, complete: false };
+  ctx.follows?.inc();
   try {
     for await (const batch of ctx.service.followLogs({ ...input, signal: controller.signal })) {
       if (batch.complete) return batch;
@@ -92,6 +100,7 @@ async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentSer
     }
     return { lines: [], next_line: last.next_line, complete: false };
   } finally {
+    ctx.follows?.dec();
     clearTimeout(timer);
     ctx.signal.removeEventListener("abort", stop);
   }
