@@ -146,10 +146,11 @@ export function startComponent(options: ComponentOptions): Component {
   };
   connection.open();
 
-  // Published only after commit: the store calls its listeners once the transaction is durable.
+  // Published only after commit, and before the next one: the listener runs synchronously after each
+  // commit and publishCommit sends everything before it returns (see publisher.ts).
   const stopPublishing = options.service.onCommit((batch) => {
     if (!publisher) return;
-    void publisher.publishCommit(batch);
+    publisher.publishCommit(batch);
     if (batch.events.length > 0) options.onPublished?.(batch.events.length);
   });
 
