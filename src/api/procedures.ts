@@ -141,7 +141,7 @@ export const apiProcedures: readonly ProcedureSpec[] = [
   procedure(procedureUris.list, listKwargs, async (ctx, k) => {
     const tenant = resolveTenant(ctx.caller, k.tenant, false);
     const result = await ctx.service.list({ tenant, state: k.state, limit: k.limit ?? 100, cursor: k.cursor });
-    // List items carry no queue, whatever the engine's view holds.
+    // List items carry no queue, whatever the service's view holds.
     const deployments = result.deployments.map((d) => {
       const { queue: _queue, ...rest } = d as DeploymentView;
       return rest;
