@@ -3,7 +3,9 @@
 
 Submits one sync per application, follows its tenant's events with a prefix subscription, replays
 `deployment.events(since)` after every (re)join and drops duplicates by `seq`, then reads each
-sync's output with `build.logs`. Prints JSON lines on stdout:
+sync's output with `build.logs`. The service publishes each deployment's events in `seq` order, so
+an event that skips ahead means some were missed (a dropped connection): they are read from the
+store. Prints JSON lines on stdout:
 
   {"type": "joined", "authid", "authrole", "tenant"}
   {"type": "submitted", "deployment", "sync", "state", "superseded"}
@@ -74,7 +76,9 @@ class Panel:
             else:
                 self.configs[name] = {}
         self.last_seq = {d: 0 for d in self.deployments}  # highest seq seen, per deployment
-        self.pending = {d: {} for d in self.deployments}  # out-of-order events, per deployment
+        self.missed = {d: 0 for d in self.deployments}  # highest seq that arrived after a gap
+        self.replaying = {}  # deployment -> the session reading its stored events
+        self.replay_again = set()  # deployments whose replay must read once more
         self.syncs = {}  # deployment -> sync id we submitted
         # Submits are idempotent per deployment: a submit repeated after a lost connection (its
         # answer may have been lost) returns the first call's sync instead of superseding it.
@@ -106,20 +110,22 @@ class Panel:
         seq = event.get("seq")
         if not isinstance(seq, int) or seq <= self.last_seq[dep]:
             return  # duplicate (replay and live overlap)
-        self.pending[dep][seq] = event
-        self.drain(dep)
-        if self.pending[dep] and self.session is not None:
-            self.gaps[dep] += 1
-            asyncio.ensure_future(self.replay(dep))
+        if seq == self.last_seq[dep] + 1:
+            self.accept(dep, event)
+            return
+        # A gap: the events before this one were missed (published while we were away); the
+        # store has them, and this one too.
+        self.missed[dep] = max(self.missed[dep], seq)
+        self.gaps[dep] += 1
+        asyncio.ensure_future(self.replay(dep))
 
-    def drain(self, dep):
-        pending = self.pending[dep]
-        while self.last_seq[dep] + 1 in pending:
-            event = pending.pop(self.last_seq[dep] + 1)
-            self.last_seq[dep] = event["seq"]
-            self.apply(dep, event)
-        for seq in [s for s in pending if s <= self.last_seq[dep]]:
-            del pending[seq]
+    def accept(self, dep, event):
+        """The next event of `dep`, live or replayed (the store's order is authoritative)."""
+        seq = event.get("seq")
+        if not isinstance(seq, int) or seq <= self.last_seq[dep]:
+            return
+        self.last_seq[dep] = seq
+        self.apply(dep, event)
 
     def apply(self, dep, event):
         self.event_count[dep] += 1
@@ -145,17 +151,34 @@ class Panel:
             self.all_done.set_result(True)
 
     async def replay(self, dep):
+        """Reads the stored events after the last one seen, until none is missing."""
         session = self.session
-        while session is not None:
-            try:
-                page = await session.call("fediversity.deployment.events",
-                                          **self.kw(deployment=dep, since=self.last_seq[dep]))
-            except (Disconnected, TransportLost):
-                return  # the next join replays
-            for event in page["events"]:
-                self.on_event(event)
-            if not page["more"] or not page["events"]:
+        if session is None:
+            return  # the next join replays
+        if self.replaying.get(dep) is session:
+            self.replay_again.add(dep)  # the replay under way reads once more
+            return
+        self.replaying[dep] = session
+        try:
+            while self.session is session:
+                self.replay_again.discard(dep)
+                try:
+                    page = await session.call("fediversity.deployment.events",
+                                              **self.kw(deployment=dep, since=self.last_seq[dep]))
+                except (Disconnected, TransportLost):
+                    return  # the next join replays
+                for event in page["events"]:
+                    self.accept(dep, event)
+                if page["more"] and page["events"] or dep in self.replay_again:
+                    continue
+                if self.missed[dep] > self.last_seq[dep]:
+                    # Stored before it was published, so the next read has it.
+                    await asyncio.sleep(0.05)
+                    continue
                 break
+        finally:
+            if self.replaying.get(dep) is session:
+                del self.replaying[dep]
 
     async def sync_state(self, dep):
         """After a reconnect the sync may have finished unseen; the view says so."""

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { defaultLimits, type Limits } from "./core/limits.js";
 import { AppError, type ProblemDetail } from "./errors.js";
 
 const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
@@ -33,8 +34,9 @@ export interface ServiceConfig {
   readonly allowAnonymous: boolean;
   readonly concurrency: number;
   readonly timeouts: { readonly evalSecs: number; readonly buildSecs: number; readonly deploySecs: number };
-  readonly retention: { readonly terminalSyncDays: number; readonly eventDays: number; readonly logLinesPerSync: number };
-  readonly limits: { readonly configurationBytes: number; readonly pendingSyncsPerDeployment: number };
+  readonly retention: { readonly terminalSyncDays: number; readonly eventDays: number };
+  /** core's limits, read by the store and the API alike; only the log lines kept per sync are configurable. */
+  readonly limits: Limits;
   readonly logLevel: string;
 }
 
@@ -119,14 +121,14 @@ export function parseServiceConfig(argv: readonly string[], env: NodeJS.ProcessE
   const url = (name: keyof typeof flagSpec, schemes: readonly string[]) => {
     const text = pick(name);
     if (text === undefined) return null;
-    try {
-      const u = new URL(text);
-      if (!schemes.includes(u.protocol)) throw new Error(`scheme must be one of ${schemes.join(", ")}`);
-      return text;
-    } catch (err) {
-      problems.push({ path: where(name), message: `bad URL ${JSON.stringify(text)}: ${(err as Error).message}` });
-      return null;
-    }
+    const problem = !URL.canParse(text)
+      ? "not a URL"
+      : schemes.includes(new URL(text).protocol)
+        ? null
+        : `scheme must be one of ${schemes.join(", ")}`;
+    if (problem === null) return text;
+    problems.push({ path: where(name), message: `bad URL ${JSON.stringify(text)}: ${problem}` });
+    return null;
   };
 
   const dataDir = resolve(pick("data-dir") ?? "data");
@@ -165,12 +167,11 @@ export function parseServiceConfig(argv: readonly string[], env: NodeJS.ProcessE
     retention: {
       terminalSyncDays: Number(env.FEDIVERSITY_RETENTION_SYNC_DAYS ?? 90),
       eventDays: Number(env.FEDIVERSITY_RETENTION_EVENT_DAYS ?? 90),
-      logLinesPerSync: Number(env.FEDIVERSITY_LOG_LINES_PER_SYNC ?? 100_000),
     },
-    limits: { configurationBytes: 256 * 1024, pendingSyncsPerDeployment: 100 },
+    limits: { ...defaultLimits, logLinesKeptPerSync: Number(env.FEDIVERSITY_LOG_LINES_PER_SYNC ?? defaultLimits.logLinesKeptPerSync) },
     logLevel: pick("log-level") ?? "info",
   };
-  for (const [name, value] of Object.entries({ ...config.timeouts, ...config.retention })) {
+  for (const [name, value] of Object.entries({ ...config.timeouts, ...config.retention, logLinesPerSync: config.limits.logLinesKeptPerSync })) {
     if (!Number.isFinite(value) || value <= 0) problems.push({ path: name, message: "must be a positive number" });
   }
   if (problems.length > 0) {

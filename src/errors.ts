@@ -2,6 +2,8 @@
  * The one error type used inside the service. Each edge maps it once: `rio/` from gRPC status
  * codes, `api/` to `fediversity.error.<code>` URIs, the CLI to exit codes.
  */
+import type { RuleViolation } from "./core/limits.js";
+
 export const appErrorCodes = [
   "invalid_argument",
   "not_found",
@@ -24,7 +26,7 @@ export interface ProblemDetail {
 }
 
 export class AppError extends Error {
-  override readonly name = "AppError";
+  override readonly name: string = "AppError";
 
   constructor(
     readonly code: AppErrorCode,
@@ -40,6 +42,11 @@ export class AppError extends Error {
     if (err instanceof AppError) return err;
     if (err instanceof Error) return new AppError("internal", err.message, undefined, { cause: err });
     return new AppError("internal", String(err));
+  }
+
+  /** A broken input rule of core (limits.ts), with its detail. */
+  static fromViolation(violation: RuleViolation): AppError {
+    return new AppError(violation.code, violation.message, [violation.detail]);
   }
 
   static is(err: unknown, code?: AppErrorCode): err is AppError {

@@ -20,7 +20,7 @@ import { copyInputsToStore, createEvaluator, loadDeploymentTypes, type Deploymen
 import { createServiceMetrics } from "./metrics.js";
 import { createRioClient } from "./rio/index.js";
 import { createRouter, loadPrincipalsFile, type Router } from "./router/index.js";
-import { createDeploymentService } from "./runner/deployment-service.js";
+import { createDeploymentService } from "./service/index.js";
 import { createRunner } from "./runner/runner.js";
 import { createLocalScheduler, runSchedulerCommand, type LocalScheduler } from "./scheduler/index.js";
 import { openStore } from "./store/index.js";
@@ -42,7 +42,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
 
   const store = openStore({
     path: config.databasePath,
-    limits: { logLinesKeptPerSync: config.retention.logLinesPerSync },
+    limits: config.limits,
     retention: {
       syncsSecs: config.retention.terminalSyncDays * 86_400,
       eventsSecs: config.retention.eventDays * 86_400,
@@ -179,6 +179,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     ...wamp,
     realm: config.realm,
     service,
+    limits: { maxConfigurationBytes: config.limits.maxConfigurationBytes },
     logger,
     ...(embedded
       ? {
@@ -195,11 +196,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     allowBareTenantPrefix: embedded !== null,
     ...(embedded ? { publishLocally: (topic: string, args: readonly unknown[]) => embedded.publishLocal(config.realm, topic, args) } : {}),
     onPublished: (n) => metrics.eventsPublished.inc(n),
-  });
-  // Published only after commit: the store calls listeners once the transaction is durable.
-  store.onCommit((batch) => {
-    component.publishEvents(batch.events as Parameters<typeof component.publishEvents>[0]);
-    for (const l of batch.logs) component.publishLogs(l.tenant, l.deployment, l.sync, l.lines);
+    follows: metrics.logFollows,
   });
   await component.ready;
   router?.admit();

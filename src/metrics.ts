@@ -14,6 +14,7 @@ export interface ServiceMetrics {
   readonly rioBuildsAdopted: Counter;
   readonly eventsPublished: Counter;
   readonly eventsStored: Counter;
+  readonly logFollows: Gauge;
   readonly wampSessions: Gauge;
   /** Reads the live sync counts at scrape time. */
   setSyncCountSource(read: () => SyncCounts): void;
@@ -63,6 +64,11 @@ export function createServiceMetrics(): ServiceMetrics {
     help: "Domain events written to the event log.",
     registers: [registry],
   });
+  const logFollows = new Gauge({
+    name: "fediversity_log_follows",
+    help: "build.logs calls with follow: true being served now (each ends with its sync, its caller, or the API).",
+    registers: [registry],
+  });
   const wampSessions = new Gauge({
     name: "fediversity_wamp_sessions",
     help: "Open WAMP sessions on the embedded router.",
@@ -79,6 +85,7 @@ export function createServiceMetrics(): ServiceMetrics {
     rioBuildsAdopted,
     eventsPublished,
     eventsStored,
+    logFollows,
     wampSessions,
     setSyncCountSource(read) {
       readSyncCounts = read;

@@ -6,19 +6,23 @@
  * close by replaying `deployment.events`.
  */
 import autobahn from "autobahn";
+import { AppError } from "../errors.js";
 import type { Logger } from "pino";
-import type { DeploymentService } from "./deployment-service.js";
+import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
+import type { FollowGauge, ProcedureLimits } from "./procedures.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
 import type { SessionLookup } from "./caller.js";
-import type { DeploymentEvent, LogLine } from "./views.js";
 
 export interface ComponentOptions {
   readonly url: string;
   readonly realm: string;
   readonly authid: string;
   readonly ticket: string;
-  readonly service: DeploymentService;
+  /** The procedures to register, and the commits whose events and log lines are published. */
+  readonly service: DeploymentService & CommitFeed;
+  /** The configured limits the procedures enforce (default: core's). */
+  readonly limits?: ProcedureLimits;
   /** In-process session lookup (embedded router); otherwise `wamp.session.get` is used. */
   readonly lookupSession?: SessionLookup;
   /** Also register a Crossbar-shaped authenticator / authorizer under these URIs. */
@@ -27,6 +31,8 @@ export interface ComponentOptions {
   readonly allowBareTenantPrefix?: boolean;
   readonly logger: Logger;
   readonly onPublished?: (count: number) => void;
+  /** Counts `build.logs` follow calls in progress. */
+  readonly follows?: FollowGauge;
   /**
    * Publishes without a WAMP session, e.g. straight into an embedded router in this process. When
    * set, events go out through it even while the API session is reconnecting.
@@ -37,8 +43,6 @@ export interface ComponentOptions {
 export interface Component {
   /** Resolves once the first session is up and the API is registered. */
   readonly ready: Promise<void>;
-  publishEvents(events: readonly DeploymentEvent[]): void;
-  publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): void;
   close(): Promise<void>;
 }
 
@@ -75,7 +79,7 @@ export function startComponent(options: ComponentOptions): Component {
     authid: options.authid,
     onchallenge: (_session, method) => {
       if (method === "ticket") return options.ticket;
-      throw new Error(`unsupported authentication method ${method}`);
+      throw new AppError("not_authorized", `the router asks for authentication method ${method}; only ticket is configured`);
     },
     max_retries: -1,
     initial_retry_delay: 0.2,
@@ -94,6 +98,8 @@ export function startComponent(options: ComponentOptions): Component {
     void (async () => {
       try {
         api = await registerApi(session, options.service, {
+          ...options.limits,
+          ...(options.follows ? { follows: options.follows } : {}),
           ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
           logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
         });
@@ -140,18 +146,18 @@ export function startComponent(options: ComponentOptions): Component {
   };
   connection.open();
 
+  // Published only after commit, and before the next one: the listener runs synchronously after each
+  // commit and publishCommit sends everything before it returns (see publisher.ts).
+  const stopPublishing = options.service.onCommit((batch) => {
+    if (!publisher) return;
+    publisher.publishCommit(batch);
+    if (batch.events.length > 0) options.onPublished?.(batch.events.length);
+  });
+
   return {
     ready,
-    publishEvents(events) {
-      if (!publisher || events.length === 0) return;
-      void publisher.publishEvents(events);
-      options.onPublished?.(events.length);
-    },
-    publishLogs(tenant, deployment, sync, lines) {
-      if (!publisher || lines.length === 0) return;
-      void publisher.publishLogs(tenant, deployment, sync, lines);
-    },
     async close() {
+      stopPublishing();
       closing = true;
       if (reopenTimer) clearTimeout(reopenTimer);
       await api?.close().catch(() => undefined);

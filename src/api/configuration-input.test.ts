@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultLimits } from "../core/index.js";
 import type { CallerIdentity } from "./caller.js";
-import type { DeploymentService, PlanInput, SubmitInput } from "./deployment-service.js";
+import type { DeploymentService, PlanInput, SubmitInput } from "../service/port.js";
 import { apiProcedures, type ProcedureContext } from "./procedures.js";
 
 /** The port behind the edge, recording what reached it; every other method is not part of these tests. */

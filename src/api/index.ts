@@ -1,6 +1,4 @@
 /** The WAMP edge of the deployment API: procedures, topics, errors, authorization. */
-export type * from "./deployment-service.js";
-export type * from "./views.js";
 export { registerApi, registerAuthorizer, type ApiHandle, type ApiLogger, type RegisterApiOptions } from "./register.js";
 export { createEventPublisher, type EventPublisher, type EventPublisherOptions } from "./publisher.js";
 export {
@@ -15,4 +13,3 @@ export {
 export { identifyCaller, resolveTenant, type CallerIdentity, type SessionInfo, type SessionLookup } from "./caller.js";
 export { toWampError, fromWampError, errorUri, apiErrorCodes, type ApiErrorCode } from "./wamp-errors.js";
 export { procedureUris, eventsTopic, logsTopic } from "./uris.js";
-export { isTerminalSyncState } from "./views.js";

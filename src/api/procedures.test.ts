@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import autobahn from "autobahn";
-import type { DeploymentService, FollowLogsInput, SubmitInput } from "./deployment-service.js";
+import type { DeploymentService, FollowLogsInput, SubmitInput } from "../service/port.js";
 import { apiProcedures, type ProcedureContext } from "./procedures.js";
 import { registerApi } from "./register.js";
 import type { CallerIdentity } from "./caller.js";
-import type { LogsResult, SyncView } from "./views.js";
+import type { LogsResult, SyncView } from "../core/index.js";
 
 const view = (tenant: string, deployment: string): SyncView => ({
   sync: "01JAAAAAAAAAAAAAAAAAAAAAAA",

@@ -4,13 +4,11 @@
  * session.
  */
 import type { z } from "zod";
-import type { PriorityClass } from "../core/dag.js";
-import type { Actor, DeploymentService } from "./deployment-service.js";
+import type { Actor, DeploymentService } from "../service/port.js";
 import { requireKnownRole, requireOperator, resolveTenant, type CallerIdentity } from "./caller.js";
 import {
   cancelKwargs,
   checkConfigurationSize,
-  defaultMaxConfigurationBytes,
   deleteKwargs,
   eventsKwargs,
   getKwargs,
@@ -25,17 +23,24 @@ import {
   submitKwargs,
 } from "./schemas.js";
 import { procedureUris, type ProcedureUri } from "./uris.js";
-import type { DeploymentView, LogsResult, SubmitMode } from "./views.js";
+import { defaultLimits, type DeploymentView, type LogsResult, type PriorityClass, type SubmitMode } from "../core/index.js";
 
 export interface ProcedureLimits {
-  /** Configuration size limit as JSON, bytes (default 256 KiB). */
+  /** Configuration size limit as JSON, bytes (default: core's defaultLimits). */
   readonly maxConfigurationBytes?: number;
   /** Longest a `build.logs` follow call may run (default 6 hours). */
   readonly maxFollowMs?: number;
 }
 
+/** Counts follow calls in progress (a prom-client Gauge fits). */
+export interface FollowGauge {
+  inc(): void;
+  dec(): void;
+}
+
 export interface ProcedureContext {
   readonly service: DeploymentService;
+  readonly follows?: FollowGauge;
   readonly caller: CallerIdentity;
   readonly limits: ProcedureLimits;
   /** Sends one progressive result (args[0]); null when the caller did not ask for progress. */
@@ -67,7 +72,7 @@ function procedure<S extends z.ZodType>(
   };
 }
 
-const maxConfig = (ctx: ProcedureContext) => ctx.limits.maxConfigurationBytes ?? defaultMaxConfigurationBytes;
+const maxConfig = (ctx: ProcedureContext) => ctx.limits.maxConfigurationBytes ?? defaultLimits.maxConfigurationBytes;
 const defaultMaxFollowMs = 6 * 60 * 60 * 1000;
 
 async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentService["logs"]>[0]): Promise<LogsResult> {
@@ -76,6 +81,7 @@ async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentSer
   ctx.signal.addEventListener("abort", stop, { once: true });
   const timer = setTimeout(stop, ctx.limits.maxFollowMs ?? defaultMaxFollowMs);
   let last: LogsResult = { lines: [], next_line: input.sinceLine, complete: false };
+  ctx.follows?.inc();
   try {
     for await (const batch of ctx.service.followLogs({ ...input, signal: controller.signal })) {
       if (batch.complete) return batch;
@@ -94,6 +100,7 @@ async function followLogs(ctx: ProcedureContext, input: Parameters<DeploymentSer
     }
     return { lines: [], next_line: last.next_line, complete: false };
   } finally {
+    ctx.follows?.dec();
     clearTimeout(timer);
     ctx.signal.removeEventListener("abort", stop);
   }
@@ -134,7 +141,7 @@ export const apiProcedures: readonly ProcedureSpec[] = [
   procedure(procedureUris.list, listKwargs, async (ctx, k) => {
     const tenant = resolveTenant(ctx.caller, k.tenant, false);
     const result = await ctx.service.list({ tenant, state: k.state, limit: k.limit ?? 100, cursor: k.cursor });
-    // List items carry no queue, whatever the engine's view holds.
+    // List items carry no queue, whatever the service's view holds.
     const deployments = result.deployments.map((d) => {
       const { queue: _queue, ...rest } = d as DeploymentView;
       return rest;

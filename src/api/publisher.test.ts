@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createEventPublisher } from "./publisher.js";
-import type { DeploymentEvent, LogLine } from "./views.js";
+import type { DeploymentEvent, LogLine } from "../core/index.js";
 
 function recorder() {
   const published: { topic: string; args: unknown[]; options: unknown }[] = [];
@@ -25,20 +25,20 @@ const event = (seq: number): DeploymentEvent => ({
 const line = (n: number): LogLine => ({ line: n, source: "build", derivation: null, text: `l${n}` });
 
 describe("event publisher", () => {
-  it("publishes one event per args[0] on the deployment's topic, in order", async () => {
+  it("publishes one event per args[0] on the deployment's topic, in order", () => {
     const r = recorder();
     const p = createEventPublisher(r.session);
-    await p.publishEvents([event(1), event(2)]);
+    p.publishCommit({ events: [event(1), event(2)], logs: [] });
     expect(r.published.map((x) => [x.topic, (x.args[0] as DeploymentEvent).seq])).toEqual([
       ["fediversity.events.acme.mastodon", 1],
       ["fediversity.events.acme.mastodon", 2],
     ]);
   });
 
-  it("publishes log batches as { sync, lines }, split when large, from a store commit", async () => {
+  it("publishes log batches as { sync, lines }, split when large, from a store commit", () => {
     const r = recorder();
     const p = createEventPublisher(r.session, { maxLinesPerBatch: 2 });
-    await p.publishCommit({
+    p.publishCommit({
       events: [event(3)],
       logs: [{ tenant: "acme", deployment: "mastodon", sync: "01J", lines: [line(0), line(1), line(2)] }],
     });
@@ -51,7 +51,16 @@ describe("event publisher", () => {
     expect(r.published[2]?.args[0]).toEqual({ sync: "01J", lines: [line(2)] });
   });
 
-  it("reports a failed publish instead of throwing", async () => {
+  it("sends a whole commit before it returns, so two commits never interleave", () => {
+    const r = recorder();
+    const p = createEventPublisher(r.session);
+    p.publishCommit({ events: [event(1), event(2), event(3)], logs: [] });
+    expect(r.published).toHaveLength(3);
+    p.publishCommit({ events: [event(4), event(5)], logs: [] });
+    expect(r.published.map((x) => (x.args[0] as DeploymentEvent).seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("reports a failed publish instead of throwing", () => {
     const errors: string[] = [];
     const session = {
       publish() {
@@ -59,7 +68,7 @@ describe("event publisher", () => {
       },
     };
     const p = createEventPublisher(session as never, { onError: (_e, topic) => errors.push(topic) });
-    await expect(p.publishEvent(event(1))).resolves.toBeUndefined();
+    expect(() => p.publishCommit({ events: [event(1)], logs: [] })).not.toThrow();
     expect(errors).toEqual(["fediversity.events.acme.mastodon"]);
   });
 });

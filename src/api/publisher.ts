@@ -1,34 +1,25 @@
 /**
- * Publishes stored events and log batches to their topics. Call it only after the event is stored
- * (the contract's replay guarantee depends on that order); a failed publish loses nothing, since
- * clients replay with `deployment.events`.
+ * Publishes what the store committed: each stored event on its deployment's topic, then each batch
+ * of log lines. Called only after the commit (the contract's replay guarantee depends on that
+ * order); a failed publish loses nothing, since clients replay with `deployment.events`.
+ *
+ * Order is kept by construction: `publishCommit` hands every message to the session (or the
+ * embedded router) before it returns, and the component calls it from the store's commit listener,
+ * which runs synchronously after each commit, in commit order. So publication order is commit
+ * order, and each deployment's events leave in `seq` order; the router keeps one publisher's order
+ * per subscriber. Nothing here may wait between two messages: two commits would then interleave.
  */
 import type autobahn from "autobahn";
+import type { CommittedBatch } from "../core/index.js";
 import { eventsTopic, logsTopic } from "./uris.js";
-import type { DeploymentEvent, LogLine } from "./views.js";
 
 export interface EventPublisher {
-  /** One WAMP event per stored event, `args[0]` = the event, on `fediversity.events.<tenant>.<deployment>`. */
-  publishEvent(event: DeploymentEvent): Promise<void>;
-  /** Several stored events, in order. */
-  publishEvents(events: readonly DeploymentEvent[]): Promise<void>;
-  /** `{ sync, lines }` on `fediversity.logs.<tenant>.<deployment>` (nothing for an empty batch). */
-  publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): Promise<void>;
-  /**
-   * Everything one store transaction committed, events first, then log batches: fits the store's
-   * `onCommit` listener (`store.onCommit((batch) => void publisher.publishCommit(batch))`).
-   */
-  publishCommit(batch: CommittedBatch): Promise<void>;
-}
-
-/** The shape of the store's CommitBatch (kept structural so api/ does not import store/). */
-export interface CommittedBatch {
-  readonly events: readonly DeploymentEvent[];
-  readonly logs: readonly { readonly tenant: string; readonly deployment: string; readonly sync: string; readonly lines: readonly LogLine[] }[];
+  /** Everything one store transaction committed, events first (in seq order), then log batches; all sent when it returns. */
+  publishCommit(batch: CommittedBatch): void;
 }
 
 export interface EventPublisherOptions {
-  /** Wait for the broker's acknowledgement (slower; surfaces authorization errors). Default false. */
+  /** Ask the broker to acknowledge each publication (slower; surfaces authorization errors). Default false. */
   readonly acknowledge?: boolean;
   /** Called when a publish fails; the default ignores it. */
   readonly onError?: (err: unknown, topic: string) => void;
@@ -42,34 +33,24 @@ export function createEventPublisher(session: Publishing, options: EventPublishe
   const acknowledge = options.acknowledge ?? false;
   const maxLines = Math.max(1, options.maxLinesPerBatch ?? 500);
 
-  const publish = async (topic: string, payload: unknown): Promise<void> => {
+  const publish = (topic: string, payload: unknown): void => {
     try {
       // exclude_me false: a client sharing the service's session (tests, the CLI in-process) still hears it.
-      const result = session.publish(topic, [payload], {}, { acknowledge, exclude_me: false });
-      if (acknowledge) await result;
+      const acknowledged = session.publish(topic, [payload], {}, { acknowledge, exclude_me: false }) as PromiseLike<unknown> | undefined;
+      // The message is on its way already; an acknowledgement only reports, it is never waited for.
+      if (acknowledge) acknowledged?.then(undefined, (err: unknown) => options.onError?.(err, topic));
     } catch (err) {
       options.onError?.(err, topic);
     }
   };
 
-  const publishEvent = (event: DeploymentEvent) => publish(eventsTopic(event.tenant, event.deployment), event);
-
-  const publishEvents = async (events: readonly DeploymentEvent[]) => {
-    for (const event of events) await publishEvent(event);
-  };
-  const publishLogs = async (tenant: string, deployment: string, sync: string, lines: readonly LogLine[]) => {
-    const topic = logsTopic(tenant, deployment);
-    for (let i = 0; i < lines.length; i += maxLines) {
-      await publish(topic, { sync, lines: lines.slice(i, i + maxLines) });
-    }
-  };
   return {
-    publishEvent,
-    publishEvents,
-    publishLogs,
-    async publishCommit(batch) {
-      await publishEvents(batch.events);
-      for (const logs of batch.logs) await publishLogs(logs.tenant, logs.deployment, logs.sync, logs.lines);
+    publishCommit(batch) {
+      for (const event of batch.events) publish(eventsTopic(event.tenant, event.deployment), event);
+      for (const { tenant, deployment, sync, lines } of batch.logs) {
+        const topic = logsTopic(tenant, deployment);
+        for (let i = 0; i < lines.length; i += maxLines) publish(topic, { sync, lines: lines.slice(i, i + maxLines) });
+      }
     },
   };
 }

@@ -4,9 +4,9 @@
  */
 import { setMaxListeners } from "node:events";
 import autobahn from "autobahn";
-import type { DeploymentService } from "./deployment-service.js";
+import type { DeploymentService } from "../service/port.js";
 import { identifyCaller, type DisclosedCaller, type SessionInfo, type SessionLookup } from "./caller.js";
-import { apiProcedures, type ProcedureLimits, type ProcedureSpec } from "./procedures.js";
+import { apiProcedures, type FollowGauge, type ProcedureLimits, type ProcedureSpec } from "./procedures.js";
 import { toWampError } from "./wamp-errors.js";
 import { authorize, type AuthorizeOptions } from "./authorize.js";
 
@@ -26,6 +26,8 @@ export interface RegisterApiOptions extends ProcedureLimits {
   readonly logger?: ApiLogger;
   /** How long a looked-up session stays cached when no on_leave meta event arrives (default 5 min). */
   readonly sessionCacheMs?: number;
+  /** Counts `build.logs` follow calls in progress. */
+  readonly follows?: FollowGauge;
 }
 
 export interface ApiHandle {
@@ -120,7 +122,7 @@ export async function registerApi(
       const sendProgress = disclosed?.progress;
       const progress = sendProgress ? (result: unknown) => sendProgress([result], {}) : null;
       return await spec.handle(
-        { service, caller, limits: options, progress, signal: controller.signal },
+        { service, caller, limits: options, progress, signal: controller.signal, ...(options.follows ? { follows: options.follows } : {}) },
         args,
         kwargs,
       );

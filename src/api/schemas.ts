@@ -4,9 +4,7 @@
  */
 import { z } from "zod";
 import { AppError, type ProblemDetail } from "../errors.js";
-import { priorityClasses } from "../core/dag.js";
-import { configurationDepthProblem, defaultLimits } from "../core/index.js";
-import { deploymentStates, submitModes } from "./views.js";
+import { configurationDepthViolation, configurationSizeViolation, defaultLimits, deploymentStates, priorityClasses, requestIdViolation, submitModes } from "../core/index.js";
 
 export const tenantPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const deploymentPattern = /^[a-z0-9][a-z0-9_]{0,62}$/;
@@ -14,9 +12,6 @@ export const deploymentPattern = /^[a-z0-9][a-z0-9_]{0,62}$/;
 export const syncIdPattern = /^[0-9A-Za-z][0-9A-Za-z-]{0,63}$/;
 export const deploymentTypePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export const derivationPattern = /^\/[^\s\0]{1,1023}\.drv$/;
-
-/** Default configuration size limit: 256 KiB as JSON (UTF-8 bytes). */
-export const defaultMaxConfigurationBytes = 256 * 1024;
 
 const tenant = z.string().regex(tenantPattern, { error: "must match ^[a-z0-9][a-z0-9_-]{0,62}$" });
 const deployment = z.string().regex(deploymentPattern, { error: "must match ^[a-z0-9][a-z0-9_]{0,62}$" });
@@ -32,7 +27,11 @@ const mode = z.enum(submitModes as unknown as [string, ...string[]], { error: "m
 const priority = z.enum(priorityClasses as [string, ...string[]], {
   error: "must be one of: interactive, scheduled, ci",
 });
-const requestId = z.string().min(1, { error: "must not be empty" }).max(128, { error: "must be at most 128 characters" });
+// The request_id rule is core's (limits.ts), the same one the store applies.
+const requestId = z.string().superRefine((value, ctx) => {
+  const broken = requestIdViolation(value, defaultLimits);
+  if (broken) ctx.addIssue({ code: "custom", message: broken.detail.message });
+});
 const shortText = z.string().max(1024, { error: "must be at most 1024 characters" });
 const seq = z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" });
 const limit = (max: number) =>
@@ -158,13 +157,13 @@ function describeProblems(problems: readonly ProblemDetail[]): string {
 }
 
 /**
- * Size of a configuration as JSON in UTF-8 bytes; throws resource_exhausted over `maxBytes`. Its
- * nesting is checked first, without recursion (invalid_argument naming the limit), because
- * measuring the size recurses, as does everything after it.
+ * Size of a configuration as JSON in UTF-8 bytes, checked by core's rule (resource_exhausted over
+ * the limit). Its nesting is checked first, without recursion (invalid_argument naming the limit),
+ * because measuring the size recurses, as does everything after it.
  */
 export function checkConfigurationSize(value: unknown, maxBytes: number): void {
-  const tooDeep = configurationDepthProblem(value, defaultLimits.maxConfigurationDepth);
-  if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
+  const tooDeep = configurationDepthViolation(value, defaultLimits);
+  if (tooDeep) throw AppError.fromViolation(tooDeep);
   let size: number;
   try {
     size = Buffer.byteLength(JSON.stringify(value), "utf8");
@@ -173,9 +172,6 @@ export function checkConfigurationSize(value: unknown, maxBytes: number): void {
       { path: "configuration", message: "must be JSON-serialisable" },
     ]);
   }
-  if (size > maxBytes) {
-    throw new AppError("resource_exhausted", `configuration is ${size} bytes as JSON; the limit is ${maxBytes}`, [
-      { path: "configuration", message: `must be at most ${maxBytes} bytes as JSON` },
-    ]);
-  }
+  const tooBig = configurationSizeViolation(size, { maxConfigurationBytes: maxBytes });
+  if (tooBig) throw AppError.fromViolation(tooBig);
 }

@@ -72,7 +72,7 @@ export function connect(options: ClientOptions): Promise<Client> {
       ...(options.authid !== undefined ? { authid: options.authid } : {}),
       onchallenge: (_session, method) => {
         if (method === "ticket" && options.ticket !== undefined) return options.ticket;
-        throw new Error(`unsupported authentication method ${method}`);
+        throw new AppError("not_authorized", `the router asks for authentication method ${method}; only ticket is configured`);
       },
       max_retries: options.reconnect ? -1 : 0,
       retry_if_unreachable: options.reconnect,

@@ -8,7 +8,7 @@ import type {
   QueueStatusResult,
   SubmitResult,
   SyncView,
-} from "../api/views.js";
+} from "../core/index.js";
 
 export function formatSync(s: SyncView): string {
   const position = s.position === null ? "" : s.position === 0 ? ", running" : `, ${s.position} ahead`;

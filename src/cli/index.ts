@@ -15,7 +15,7 @@ import type {
   QueueStatusResult,
   SchemaResult,
   SubmitResult,
-} from "../api/views.js";
+} from "../core/index.js";
 import { defaultRealm, defaultUrl, intOption, parseCliArgs, positional, usage, type ParsedArgs } from "./args.js";
 import { connect, type Client } from "./client.js";
 import { formatCancel, formatDeployment, formatList, formatPlan, formatQueue, formatSubmit } from "./format.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeploymentEvent, DeploymentView, EventType, SyncView } from "../api/views.js";
+import type { DeploymentEvent, DeploymentView, EventType, SyncView } from "../core/index.js";
 import {
   describeEvent,
   exitCodeOf,

@@ -9,7 +9,7 @@ import {
   type DeploymentView,
   type LogBatch,
   type SyncView,
-} from "../api/views.js";
+} from "../core/index.js";
 
 export interface RunningDerivation {
   readonly drv: string;

@@ -4,7 +4,7 @@
  * in order (fetching any gap), render, and return when the watched sync is terminal.
  */
 import { eventsTopic, logsTopic, procedureUris } from "../api/uris.js";
-import type { DeploymentEvent, DeploymentView, EventsResult, LogBatch } from "../api/views.js";
+import type { DeploymentEvent, DeploymentView, EventsResult, LogBatch } from "../core/index.js";
 import type { Client } from "./client.js";
 import type { CliIo } from "./io.js";
 import {

@@ -5,6 +5,7 @@
  * reason "terminal". Events per cancelled sync: `sync.state`, `sync.finished` (with the reason),
  * then `deployment.state` if the in-flight sync was cancelled.
  */
+import { unreachable } from "./assert-never.js";
 import type { DeploymentFacts } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
 import { isInFlightSyncState, isInterruptibleSyncState, isTerminalSyncState } from "./sync-state.js";
@@ -58,7 +59,7 @@ export function decideCancel(situation: CancelSituation, request: CancelRequest)
       { to: "cancelled", ...(request.reason !== undefined ? { reason: request.reason } : {}) },
       keptInFlight?.kind ?? null,
     );
-    if (!decision.ok) throw new Error(decision.message); // unreachable: interruptible states may always be cancelled
+    if (!decision.ok) unreachable(`interruptible states may always be cancelled: ${decision.message}`);
     deployment = decision.deployment;
     ended.add(sync.id);
     cancelled.push({ id: sync.id, from: sync.state });

@@ -4,8 +4,6 @@
  * after a failed apply it falls back to what is live.
  */
 import { assertNever } from "./assert-never.js";
-import type { PendingEvent } from "./events.js";
-import { pendingEvent } from "./events.js";
 import type { SyncKind } from "./sync-state.js";
 
 export const deploymentStates = ["idle", "active", "deploying", "destroying"] as const;
@@ -36,14 +34,4 @@ export function deploymentStateFor(inFlightKind: SyncKind | null, liveGeneration
     default:
       return assertNever(inFlightKind, "sync kind");
   }
-}
-
-/** The `deployment.state` event for a change, or nothing when the state stays the same. */
-export function deploymentStateEvents(
-  before: DeploymentState,
-  after: DeploymentFacts,
-  causedBy: string | null,
-): PendingEvent[] {
-  if (before === after.state) return [];
-  return [pendingEvent("deployment.state", causedBy, { from: before, to: after.state, generation: after.liveGeneration })];
 }

@@ -3,7 +3,7 @@
  * schema validation all recurse, so a value nested thousands deep must be refused before any of
  * them touches it.
  */
-import { defaultLimits } from "./limits.js";
+import { defaultLimits, type Limits, type RuleViolation } from "./limits.js";
 
 /** True when objects/arrays in `value` nest deeper than `limit` levels (the value itself is level 1). */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
@@ -19,13 +19,15 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** The problem to report for a configuration nested too deeply, or null when it is within the limit. */
-export function configurationDepthProblem(
+/** `configuration`: at most `maxConfigurationDepth` levels of objects and arrays, else invalid_argument naming the limit. */
+export function configurationDepthViolation(
   configuration: unknown,
-  limit: number = defaultLimits.maxConfigurationDepth,
-): { readonly message: string; readonly detail: { readonly path: string; readonly message: string } } | null {
+  limits: Pick<Limits, "maxConfigurationDepth"> = defaultLimits,
+): RuleViolation | null {
+  const limit = limits.maxConfigurationDepth;
   if (!nestsDeeperThan(configuration, limit)) return null;
   return {
+    code: "invalid_argument",
     message: `configuration is nested too deeply (limit: ${limit} levels)`,
     detail: { path: "configuration", message: `must not nest deeper than ${limit} levels` },
   };

@@ -11,6 +11,7 @@
  * Events, in order: per superseded sync `sync.superseded`, `sync.state`, `sync.finished`; then
  * `deployment.state` if superseding the in-flight sync changed it; then `sync.queued`.
  */
+import { unreachable } from "./assert-never.js";
 import type { PriorityClass } from "./dag.js";
 import type { DeploymentFacts } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
@@ -81,7 +82,7 @@ export function decideSubmit(
     // Another sync still in flight once this one is superseded (in any phase), as in cancel.ts.
     const keptInFlight = situation.nonTerminal.find((s) => s.id !== sync.id && isInFlightSyncState(s.state) && !ended.has(s.id));
     const decision = decideTransition(sync, deployment, { to: "superseded", supersededBy: request.id }, keptInFlight?.kind ?? null);
-    if (!decision.ok) throw new Error(decision.message); // unreachable: interruptible states may always be superseded
+    if (!decision.ok) unreachable(decision.message); // interruptible states may always be superseded
     deployment = decision.deployment;
     ended.add(sync.id);
     superseded.push({ id: sync.id, from: sync.state });

@@ -59,7 +59,8 @@ export function syncFlowOf(kind: SyncKind, rollbackGeneration: number | null): S
 export function isSyncState(value: string): value is SyncState {
   return (syncStates as readonly string[]).includes(value);
 }
-export function isTerminalSyncState(state: SyncState): state is TerminalSyncState {
+/** For any string, e.g. a state read off the wire. */
+export function isTerminalSyncState(state: string): state is TerminalSyncState {
   return (terminalSyncStates as readonly string[]).includes(state);
 }
 export function isInFlightSyncState(state: SyncState): state is InFlightSyncState {

@@ -2,8 +2,8 @@
  * One sync changes state: is the move legal, and which events record it (including the deployment
  * state that follows). Used for claiming, for every step of a running sync and for finishing it.
  */
-import { deploymentStateEvents, deploymentStateFor } from "./deployment-state.js";
-import type { DeploymentFacts } from "./deployment-state.js";
+import { deploymentStateFor } from "./deployment-state.js";
+import type { DeploymentFacts, DeploymentState } from "./deployment-state.js";
 import type { PendingEvent } from "./events.js";
 import { pendingEvent } from "./events.js";
 import type { SyncError } from "./sync-error.js";
@@ -102,4 +102,10 @@ export function decideTransition(
   }
   events.push(...deploymentStateEvents(deployment.state, after, sync.id));
   return { ok: true, to, error, deployment: after, newGeneration, events };
+}
+
+/** The `deployment.state` event for a change, or nothing when the state stays the same. */
+function deploymentStateEvents(before: DeploymentState, after: DeploymentFacts, causedBy: string | null): PendingEvent[] {
+  if (before === after.state) return [];
+  return [pendingEvent("deployment.state", causedBy, { from: before, to: after.state, generation: after.liveGeneration })];
 }

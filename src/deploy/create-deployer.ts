@@ -1,4 +1,5 @@
 /** Chooses the deployer for a deployment type's `deployer` config. */
+import { assertNever } from "../core/index.js";
 import { createCommandDeployer } from "./command-deployer.js";
 import type { DeployerConfig } from "./config.js";
 import { createLocalDeployer } from "./local-deployer.js";
@@ -13,9 +14,7 @@ export function createDeployer(config: DeployerConfig, deps: DeployerDeps): Depl
       return createSshDeployer(config, deps);
     case "command":
       return createCommandDeployer(config, deps);
-    default: {
-      const never: never = config;
-      throw new Error(`unknown deployer kind ${JSON.stringify(never)}`);
-    }
+    default:
+      return assertNever(config, "deployer kind");
   }
 }

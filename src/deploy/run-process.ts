@@ -6,6 +6,7 @@
 import { constants } from "node:os";
 import { execa } from "execa";
 import { AppError } from "../errors.js";
+import { terminateGroup } from "../process-group.js";
 import type { Redactor } from "./redactor.js";
 
 export interface RunOptions {
@@ -80,7 +81,7 @@ export async function runProcess(argv: readonly string[], opts: RunOptions): Pro
 
   let killing: Promise<void> | undefined;
   const onAbort = (): void => {
-    if (child.pid !== undefined) killing = killGroup(child.pid, opts.killGraceMs);
+    if (child.pid !== undefined) killing = terminateGroup(child.pid, opts.killGraceMs);
   };
   opts.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -151,25 +152,4 @@ function pipeLines(
 
 function signalNumber(signal: string | undefined): number {
   return signal === undefined ? 0 : (constants.signals[signal as NodeJS.Signals] ?? 0);
-}
-
-/** SIGTERM to the group, SIGKILL to whatever is left after the grace. */
-async function killGroup(pid: number, graceMs: number): Promise<void> {
-  if (!signalGroup(pid, "SIGTERM")) return;
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 50));
-    if (!signalGroup(pid, 0)) return;
-  }
-  signalGroup(pid, "SIGKILL");
-}
-
-/** False once the group no longer exists. */
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
 }

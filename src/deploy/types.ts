@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 export type DeployLineSink = (source: "deploy", text: string) => void;
 
 export interface GenerationOutputs {
-  /** The engine's generation number (not the Nix profile's). */
+  /** The deployment's generation number (not the Nix profile's). */
   readonly generation: number;
   /** Top-level output store paths, each with bin/activate and bin/deactivate. */
   readonly outputs: readonly string[];

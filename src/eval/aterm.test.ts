@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AtermParseError, parseDerivation } from "./aterm.js";
+import { AppError } from "../errors.js";
+import { parseDerivation } from "./aterm.js";
 
 const sample =
   'Derive([("dev","/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x-dev","",""),("out","/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-x","","")],' +
@@ -46,6 +47,6 @@ describe("parseDerivation", () => {
     ["trailing data", 'Derive([],[],[],"s","b",[],[])xyz'],
     ["truncated", 'Derive([],[],[],"s","b",[],['],
   ])("rejects %s", (_what, text) => {
-    expect(() => parseDerivation(text)).toThrow(AtermParseError);
+    expect(() => parseDerivation(text)).toThrow(expect.objectContaining({ code: "invalid_argument", message: expect.stringMatching(/ at offset \d+$/) }) as AppError);
   });
 });

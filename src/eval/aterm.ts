@@ -2,6 +2,7 @@
  * A parser for Nix's `.drv` files (the ATerm `Derive(...)` form). The format has been stable for
  * years, and reading it directly avoids depending on the `nix` CLI's changing JSON shapes.
  */
+import { AppError } from "../errors.js";
 
 export interface DrvOutput {
   readonly name: string;
@@ -25,16 +26,6 @@ export interface Derivation {
   readonly env: ReadonlyMap<string, string>;
 }
 
-export class AtermParseError extends Error {
-  override readonly name = "AtermParseError";
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(`${message} at offset ${offset}`);
-  }
-}
-
 const enum Ch {
   Quote = 0x22,
   LParen = 0x28,
@@ -45,12 +36,12 @@ const enum Ch {
   Backslash = 0x5c,
 }
 
-/** Parses the text of a `.drv` file. Throws AtermParseError on anything malformed. */
+/** Parses the text of a `.drv` file. Throws AppError invalid_argument (naming the offset) on anything malformed. */
 export function parseDerivation(text: string): Derivation {
   let pos = 0;
 
   const fail = (what: string): never => {
-    throw new AtermParseError(what, pos);
+    throw new AppError("invalid_argument", `${what} at offset ${pos}`);
   };
   const expect = (code: number): void => {
     if (text.charCodeAt(pos) !== code) fail(`expected '${String.fromCharCode(code)}'`);

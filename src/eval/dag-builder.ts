@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { BuildDag, DagEdge, DagNode } from "../core/dag.js";
 import { AppError } from "../errors.js";
-import { AtermParseError, parseDerivation, type Derivation } from "./aterm.js";
+import { parseDerivation, type Derivation } from "./aterm.js";
 import { findInvalidPaths, narSizes } from "./validity.js";
 
 export const inlineMaxBytes = 64 * 1024;
@@ -54,7 +54,8 @@ function readDrv(path: string): ParsedDrv {
   try {
     return { path, bytes, drv: parseDerivation(bytes.toString("utf8")) };
   } catch (err) {
-    if (err instanceof AtermParseError) throw new AppError("internal", `cannot parse ${path}: ${err.message}`);
+    // A malformed .drv in the store is our failure, not the caller's.
+    if (AppError.is(err, "invalid_argument")) throw new AppError("internal", `cannot parse ${path}: ${err.message}`);
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import { readFile, stat } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { z } from "zod";
-import { configurationDepthProblem, defaultLimits } from "../core/index.js";
+import { configurationDepthViolation, defaultLimits } from "../core/index.js";
 import { deployerConfigSchema, type DeployerConfig } from "../deploy/config.js";
 import { AppError, type ProblemDetail } from "../errors.js";
 
@@ -40,9 +40,6 @@ export interface DeploymentType {
 }
 
 export type DeploymentTypes = ReadonlyMap<string, DeploymentType>;
-
-/** Deepest nesting a configuration may have (Nix's JSON reader recurses): the service's one limit (core/limits.ts). */
-export const maxConfigurationDepth = defaultLimits.maxConfigurationDepth;
 
 const typeName = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const envName = /^[A-Z_][A-Z0-9_]*$/;
@@ -257,8 +254,8 @@ export function validateConfiguration(type: DeploymentType, configuration: unkno
       { path: "configuration", message: "must be an object" },
     ]);
   }
-  const tooDeep = configurationDepthProblem(configuration, maxConfigurationDepth);
-  if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
+  const tooDeep = configurationDepthViolation(configuration, defaultLimits);
+  if (tooDeep) throw AppError.fromViolation(tooDeep);
   const nulAt = findNul(configuration, "configuration");
   if (nulAt !== null) {
     throw new AppError("invalid_argument", `configuration string at ${nulAt} contains a NUL character`, [

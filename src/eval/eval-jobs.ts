@@ -28,22 +28,30 @@ export function attrName(attrPath: readonly string[]): string {
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
+/** nix-eval-jobs printed something we cannot read: our failure (internal), never the caller's. */
+const unexpected = (what: string, line: string): AppError => new AppError("internal", `unexpected nix-eval-jobs output: ${what}: ${line.slice(0, 200)}`);
+
 /**
  * Parses one nix-eval-jobs output line. Returns null for blank lines.
- * @throws Error on a line that is not a job object.
+ * @throws AppError internal on a line that is not a job object.
  */
 export function parseEvalJobsLine(line: string, ignoreFiles: readonly string[] = []): EvalJob | null {
   if (line.trim() === "") return null;
-  const v = JSON.parse(line) as unknown;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error(`not a nix-eval-jobs job line: ${line.slice(0, 200)}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw unexpected("not JSON", line);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw unexpected("not a job line", line);
   const o = v as Record<string, unknown>;
   const attrPath = isStringArray(o.attrPath) ? o.attrPath : typeof o.attr === "string" ? [o.attr] : null;
-  if (attrPath === null) throw new Error(`nix-eval-jobs line without attrPath: ${line.slice(0, 200)}`);
+  if (attrPath === null) throw unexpected("line without attrPath", line);
   const attr = typeof o.attr === "string" ? o.attr : attrName(attrPath);
   if (typeof o.error === "string") {
     return { attr, attrPath, drvPath: null, outputs: {}, error: { ...errorFromText(o.error, ignoreFiles), attr } };
   }
-  if (typeof o.drvPath !== "string") throw new Error(`nix-eval-jobs line without drvPath or error: ${line.slice(0, 200)}`);
+  if (typeof o.drvPath !== "string") throw unexpected("line without drvPath or error", line);
   const outputs: Record<string, string | null> = {};
   if (o.outputs !== null && typeof o.outputs === "object") {
     for (const [k, p] of Object.entries(o.outputs as Record<string, unknown>)) outputs[k] = typeof p === "string" ? p : null;
@@ -97,16 +105,11 @@ export async function runEvalJobs(run: EvalJobsRun, options: NixRunOptions): Pro
       line: null,
       column: null,
     };
-    throw new EvalFailedError(err.message, [err]);
+    throw new EvalFailedError([err]);
   }
   const jobs: EvalJob[] = [];
   for (const line of r.stdout.split("\n")) {
-    let job: EvalJob | null;
-    try {
-      job = parseEvalJobsLine(line, run.ignoreFiles);
-    } catch (err) {
-      throw new AppError("internal", `unexpected nix-eval-jobs output: ${(err as Error).message}`, undefined, { cause: err });
-    }
+    const job = parseEvalJobsLine(line, run.ignoreFiles);
     if (job) jobs.push(job);
   }
   return jobs;

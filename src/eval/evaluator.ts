@@ -211,7 +211,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     const result = await evaluate(type, configuration, opts);
     try {
       const failed = result.jobs.flatMap((j) => (j.error ? [j.error] : []));
-      if (failed.length > 0) throw new EvalFailedError(failed.map((e) => `${e.attr ?? "?"}: ${e.message}`).join("; "), failed);
+      if (failed.length > 0) throw new EvalFailedError(failed);
       return planOf(result.dag);
     } finally {
       await result.release();

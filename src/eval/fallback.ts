@@ -105,12 +105,12 @@ export async function runFallback(run: FallbackRun, options: NixRunOptions): Pro
     if (all.ok) return finish(all.value);
     const names = await call<WalkerNames>("names", prefix, false, true);
     if (!names.ok) {
-      if (prefix.length === 0) throw new EvalFailedError(names.error.message, [names.error]);
+      if (prefix.length === 0) throw new EvalFailedError([names.error]);
       return [errorJob(prefix, names.error)];
     }
     const n = names.value;
     if (n.isDerivation || !n.isAttrs || !n.recurse || n.names.length === 0) {
-      if (prefix.length === 0) throw new EvalFailedError(all.error.message, [all.error]);
+      if (prefix.length === 0) throw new EvalFailedError([all.error]);
       return [errorJob(prefix, all.error)];
     }
     const parts = await pool(n.names, run.workers, (name) => subtree([...prefix, name], null));

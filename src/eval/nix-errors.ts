@@ -3,6 +3,7 @@
  * `--log-format internal-json` lines (fallback evaluator) or from the plain text that
  * nix-eval-jobs puts in a job's `error` field.
  */
+import { AppError } from "../errors.js";
 
 export interface EvalErrorInfo {
   /** The runner turns these into a sync error with code `eval_failed`. */
@@ -18,19 +19,35 @@ export interface EvalErrorInfo {
   readonly attr?: string;
 }
 
-/** A whole evaluation failed (the entry point itself, or every job when a caller asks for all). */
-export class EvalFailedError extends Error {
+/**
+ * A whole evaluation failed (the entry point itself, or every job when a caller asks for all): the
+ * configuration does not evaluate, so the caller's input is at fault (invalid_argument, detail on
+ * `configuration`). An AppError subclass because it also carries each error's position (file, line,
+ * column, trace), which AppError's details (path, message) cannot hold; the runner records them in
+ * the sync's `eval_failed` error.
+ */
+export class EvalFailedError extends AppError {
   override readonly name = "EvalFailedError";
-  readonly code = "eval_failed" as const;
   constructor(
-    message: string,
     readonly errors: readonly EvalErrorInfo[],
+    summary: string = describeEvalErrors(errors),
   ) {
-    super(message);
+    super("invalid_argument", `evaluation failed: ${summary}`, [{ path: "configuration", message: summary }]);
   }
-  static is(err: unknown): err is EvalFailedError {
-    return err instanceof EvalFailedError;
-  }
+}
+
+/**
+ * `attr: message (file:line:column)`: how an evaluation error reads in a sync's error and in a
+ * plan's refusal (the job's attribute and the position only when known).
+ */
+export function describeEvalError(error: Pick<EvalErrorInfo, "message" | "file" | "line" | "column" | "attr">): string {
+  const where = error.file ? ` (${error.file}:${error.line ?? "?"}:${error.column ?? "?"})` : "";
+  return `${error.attr ? `${error.attr}: ` : ""}${error.message}${where}`;
+}
+
+/** Several evaluation errors, one per line. */
+export function describeEvalErrors(errors: readonly Pick<EvalErrorInfo, "message" | "file" | "line" | "column" | "attr">[]): string {
+  return errors.map(describeEvalError).join("\n");
 }
 
 // eslint-disable-next-line no-control-regex

@@ -6,6 +6,7 @@
 import { execa } from "execa";
 import { AppError } from "../errors.js";
 import { nixEnv } from "../nix-env.js";
+import { signalGroup, terminateGroup } from "../process-group.js";
 
 export interface NixRunOptions {
   readonly signal?: AbortSignal;
@@ -37,15 +38,6 @@ export interface NixRunResult {
   readonly stderr: string;
 }
 
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // the group is already gone
-  }
-}
-
 export async function runNix(command: string, args: readonly string[], options: NixRunOptions = {}): Promise<NixRunResult> {
   const { signal, timeoutMs, killGraceMs = 500 } = options;
   if (signal?.aborted) throw new AppError("cancelled", `${command} cancelled before it started`);
@@ -61,13 +53,10 @@ export async function runNix(command: string, args: readonly string[], options: 
   });
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stopped: "timeout" | "cancelled" | null = null;
-  let killTimer: NodeJS.Timeout | undefined;
   const stop = (why: "timeout" | "cancelled"): void => {
     if (stopped) return;
     stopped = why;
-    killGroup(child.pid, "SIGTERM");
-    killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), killGraceMs);
-    killTimer.unref();
+    if (child.pid !== undefined) void terminateGroup(child.pid, killGraceMs);
   };
   const onAbort = (): void => stop("cancelled");
   signal?.addEventListener("abort", onAbort, { once: true });
@@ -94,7 +83,7 @@ export async function runNix(command: string, args: readonly string[], options: 
     }
     if (stopped === "cancelled") throw new AppError("cancelled", `${command} was cancelled`);
     if (result.isMaxBuffer) {
-      killGroup(child.pid, "SIGKILL");
+      if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
       const stream = (result.message ?? "").includes("stderr") ? "stderr" : "stdout";
       const limit = stream === "stderr" ? (options.maxStderrBytes ?? defaultMaxStderrBytes) : (options.maxStdoutBytes ?? defaultMaxStdoutBytes);
       throw new AppError("resource_exhausted", `${command} wrote more than ${Math.round(limit / 1048576)} MiB to ${stream}; stopped`);
@@ -111,8 +100,7 @@ export async function runNix(command: string, args: readonly string[], options: 
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
     // Leave nothing behind: if the leader exited, stray group members (workers) go too.
-    if (stopped) killGroup(child.pid, "SIGKILL");
-    if (killTimer) clearTimeout(killTimer);
+    if (stopped && child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import type { BuildCounters, DerivationEventKind, PendingEvent } from "../core/index.js";
-import { pendingEvent } from "../core/index.js";
+import { assertNever, pendingEvent } from "../core/index.js";
 import type { RioEvent } from "../rio/types.js";
 import type { NewLogLine, Store } from "../store/index.js";
 import { countersAfterFailure, countersAtEnd, countersAtStart, countersFromProgress, noCounters } from "./build-counters.js";
@@ -156,10 +156,8 @@ export function createBuildRecorder(
           schedule();
           return;
         }
-        default: {
-          const never: never = e;
-          throw new Error(`unhandled rio event ${String(never)}`);
-        }
+        default:
+          assertNever(e, "rio event");
       }
       // Log events are never replayed by rio, so only the sequences of replayable events count.
       if (e.type !== "log") sequence = Math.max(sequence, e.sequence);

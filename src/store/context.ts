@@ -4,26 +4,15 @@
  * tells the commit listeners what it wrote only after the commit succeeded.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { Limits, LogLine, LogSource, StoredEvent } from "../core/index.js";
+import type { CommitListener, CommittedBatch, CommittedLogs, Limits, LogLine, LogSource, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
 
 export type { LogLine, LogSource };
 
-/** Log lines appended to one sync, as published on `fediversity.logs.<tenant>.<deployment>`. */
-export interface LogBatch {
-  readonly tenant: string;
-  readonly deployment: string;
-  readonly sync: string;
-  readonly lines: readonly LogLine[];
-}
-
-/** What one committed transaction wrote, in order. */
-export interface CommitBatch {
-  readonly events: readonly StoredEvent[];
-  readonly logs: readonly LogBatch[];
-}
-
-export type CommitListener = (batch: CommitBatch) => void;
+/** The store's names for core's commit shapes (see core/commits.ts). */
+export type LogBatch = CommittedLogs;
+export type CommitBatch = CommittedBatch;
+export type { CommitListener };
 
 /** Collects what a transaction writes; handed to listeners after commit. */
 export interface WriteLog {

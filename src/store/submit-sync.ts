@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PriorityClass, StoredEvent, SubmitMode, SyncKind, SyncState } from "../core/index.js";
-import { canonicalJson, configurationDepthProblem, decideSubmit, newDeploymentFacts } from "../core/index.js";
+import { canonicalJson, configurationDepthViolation, configurationSizeViolation, decideSubmit, deploymentTypeRequired, newDeploymentFacts, requestIdViolation } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
 import { storeError } from "./context.js";
@@ -68,11 +68,8 @@ function checkSubmit(ctx: StoreContext, input: SubmitSyncInput): CheckedSubmit {
   const mode = input.mode ?? "replace";
   const priority = input.priority ?? "interactive";
   const requestId = input.requestId ?? null;
-  if (requestId !== null && (requestId.length === 0 || requestId.length > ctx.limits.maxRequestIdLength)) {
-    throw new AppError("invalid_argument", `request_id must be 1..${ctx.limits.maxRequestIdLength} characters`, [
-      { path: "request_id", message: "bad length" },
-    ]);
-  }
+  const badRequestId = requestId === null ? null : requestIdViolation(requestId, ctx.limits);
+  if (badRequestId) throw AppError.fromViolation(badRequestId);
   const isRollback = input.rollback !== undefined;
   if (input.kind === "teardown" && (input.configuration !== undefined || isRollback)) {
     throw new AppError("invalid_argument", "a teardown takes no configuration", [{ path: "configuration", message: "not allowed" }]);
@@ -84,13 +81,11 @@ function checkSubmit(ctx: StoreContext, input: SubmitSyncInput): CheckedSubmit {
     }
     // Canonical JSON recurses: refuse hostile nesting before it runs (the API checks it too, but
     // the store does not rely on its callers).
-    const tooDeep = configurationDepthProblem(input.configuration, ctx.limits.maxConfigurationDepth);
-    if (tooDeep) throw new AppError("invalid_argument", tooDeep.message, [tooDeep.detail]);
+    const tooDeep = configurationDepthViolation(input.configuration, ctx.limits);
+    if (tooDeep) throw AppError.fromViolation(tooDeep);
     canonical = canonicalJson(input.configuration);
-    const bytes = Buffer.byteLength(canonical, "utf8");
-    if (bytes > ctx.limits.maxConfigurationBytes) {
-      throw new AppError("resource_exhausted", `configuration is ${bytes} bytes as JSON (limit ${ctx.limits.maxConfigurationBytes})`);
-    }
+    const tooBig = configurationSizeViolation(Buffer.byteLength(canonical, "utf8"), ctx.limits);
+    if (tooBig) throw AppError.fromViolation(tooBig);
   } else if (isRollback && input.configuration !== undefined) {
     throw new AppError("invalid_argument", "a rollback takes no configuration", [{ path: "configuration", message: "not allowed" }]);
   }
@@ -138,18 +133,13 @@ export function submitSyncs(ctx: StoreContext, inputs: readonly SubmitSyncInput[
 function submitInTransaction(ctx: StoreContext, log: WriteLog, checked: CheckedSubmit, at: string): SubmitSyncResult {
   const { input, mode, priority, requestId, isRollback, canonical, configHash } = checked;
   let dep = findDeployment(ctx, input.tenant, input.deployment);
-  if (dep && requestId !== null) {
-    const first = ctx.stmt("SELECT id FROM syncs WHERE deployment_id = ? AND request_id = ?").get(dep.id, requestId) as { id: string } | undefined;
-    if (first) {
-      const row = requireSync(ctx, first.id);
-      return { sync: syncViewOf(row, positionOf(ctx, row)), superseded: [], interrupted: [], created: false, events: [] };
-    }
-  }
+  const sameRequest =
+    dep && requestId !== null
+      ? ((ctx.stmt("SELECT id FROM syncs WHERE deployment_id = ? AND request_id = ?").get(dep.id, requestId) as { id: string } | undefined)?.id ?? null)
+      : null;
   if (!dep) {
     if (input.kind === "teardown" || isRollback) throw new AppError("not_found", `no deployment ${input.deployment} for tenant ${input.tenant}`);
-    if (!input.deploymentType) {
-      throw new AppError("invalid_argument", "a new deployment needs a deployment_type", [{ path: "deployment_type", message: "required" }]);
-    }
+    if (!input.deploymentType) throw AppError.fromViolation(deploymentTypeRequired);
     dep = insertDeployment(ctx, input.tenant, input.deployment, input.deploymentType, at);
   }
   const deploymentType = input.deploymentType ?? dep.deployment_type;
@@ -157,7 +147,8 @@ function submitInTransaction(ctx: StoreContext, log: WriteLog, checked: CheckedS
   let rollbackGeneration: number | null = null;
   let rollbackHash: string | null = null;
   let rollbackConfig: string | null = null;
-  if (isRollback) {
+  // A repeated request_id changes nothing, so it needs no generation either.
+  if (isRollback && sameRequest === null) {
     const wanted = input.rollback?.generation;
     const gen = (
       wanted !== undefined
@@ -180,13 +171,15 @@ function submitInTransaction(ctx: StoreContext, log: WriteLog, checked: CheckedS
   const id = ctx.newSyncId();
   const unfinished = unfinishedBriefs(ctx, dep.id);
   const decision = decideSubmit(
-    { deployment: deploymentFactsOf(dep), nonTerminal: unfinished.map(syncFactsOf), sameRequest: null },
+    { deployment: deploymentFactsOf(dep), nonTerminal: unfinished.map(syncFactsOf), sameRequest },
     { id, kind: input.kind, mode, priority, configHash: configHash ?? rollbackHash, rollbackGeneration },
     ctx.limits,
   );
   switch (decision.outcome) {
-    case "existing":
-      throw new AppError("internal", "request_id was checked above");
+    case "existing": {
+      const row = requireSync(ctx, decision.syncId);
+      return { sync: syncViewOf(row, positionOf(ctx, row)), superseded: [], interrupted: [], created: false, events: [] };
+    }
     case "rejected":
       throw new AppError(decision.code, decision.message);
     case "accepted":

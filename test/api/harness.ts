@@ -1,10 +1,16 @@
-/** A real embedded router with the API registered on an in-memory service, for test/api. */
+/**
+ * The real service for test/api: store on a temp dir, local scheduler, Nix evaluation of the e2e
+ * deployment type (test/fixtures/e2e/), local deployer, runner, embedded router with the API
+ * registered, and these tests' principals (two tenants whose names share a prefix, a panel, an
+ * operator).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import autobahn from "autobahn";
-import { createRouter, type PrefixMode, type Router } from "../../src/router/index.js";
-import { createAuthorizer } from "../../src/api/authorize.js";
-import { registerApi, type ApiHandle } from "../../src/api/register.js";
-import { createEventPublisher } from "../../src/api/publisher.js";
-import { createMemoryService } from "./memory-service.js";
+import { parseServiceConfig } from "../../src/config.js";
+import { startService } from "../../src/main.js";
+import { e2eTypesPath } from "../helpers/e2e-service.js";
 
 export const principals = [
   { authid: "joe", role: "tenant", tenant: "acme", ticket: "joe-secret" },
@@ -46,34 +52,29 @@ export function open(url: string, authid: string, ticket: string): Promise<TestC
 }
 
 export interface ApiHarness {
-  readonly router: Router;
   readonly url: string;
-  readonly stats: { readonly activeFollows: number };
+  /** `build.logs` follow calls the service is serving now (its /metrics gauge). */
+  logFollows(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function startApi(options: { prefixMatching?: PrefixMode; stepMs?: number } = {}): Promise<ApiHarness> {
-  const prefixMatching = options.prefixMatching ?? "segment";
-  const router = createRouter({
-    pingIntervalMs: 0,
-    principals,
-    prefixMatching,
-    authorizer: createAuthorizer({ allowBareTenantPrefix: prefixMatching === "segment" }),
-  });
-  const { url } = await router.listen({ port: 0 });
-  const cred = router.issueTrustedTicket("service");
-  const service = await open(url, cred.authid, cred.ticket);
-  const publisher = createEventPublisher(service.session);
-  const memory = createMemoryService({ publisher, stepMs: options.stepMs ?? 20 });
-  const api: ApiHandle = await registerApi(service.session, memory);
+export async function startApi(): Promise<ApiHarness> {
+  const dir = await mkdtemp(join(tmpdir(), "api-"));
+  const principalsPath = join(dir, "principals.json");
+  await writeFile(principalsPath, JSON.stringify(principals), { mode: 0o600 });
+  const argv = ["--data-dir", join(dir, "data"), "--principals", principalsPath, "--deployment-types", e2eTypesPath, "--listen", "127.0.0.1:0", "--log-level", "error"];
+  const service = await startService(parseServiceConfig(argv, {}));
   return {
-    router,
-    url,
-    stats: memory.stats,
+    url: service.url,
+    async logFollows() {
+      const text = await (await fetch(`${service.httpUrl}/metrics`)).text();
+      const m = /^fediversity_log_follows (\d+)$/m.exec(text);
+      if (!m) throw new Error("no fediversity_log_follows in /metrics");
+      return Number(m[1]);
+    },
     async close() {
-      await api.close();
-      service.close();
-      await router.close();
+      await service.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -5,7 +5,6 @@
  * service must register again after the router restarts, whether it went down cleanly (GOODBYE)
  * or was killed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,7 +17,6 @@ import {
   freshSalt,
   isContiguous,
   makeE2eDir,
-  repoRoot,
   sleep,
   startInProcess,
   until,
@@ -28,12 +26,7 @@ import {
   type SyncView,
   type Wamp,
 } from "../helpers/e2e-service.js";
-
-interface RouterProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-}
+import { startRouterProcess, type RouterProcess } from "../helpers/external-router.js";
 
 let dir: E2eDir;
 let port: number;
@@ -42,38 +35,12 @@ let router: RouterProcess | null = null;
 let service: RunningService | null = null;
 const serviceTicket = randomBytes(16).toString("hex");
 
-async function startRouter(): Promise<RouterProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/fixtures/e2e/external-router.ts"), String(port), routerPrincipals], {
-    cwd: repoRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let out = "";
-  child.stderr?.on("data", (b: Buffer) => (out += b.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`router did not start: ${out}`)), 30_000);
-    child.stdout?.on("data", (b: Buffer) => {
-      out += b.toString();
-      const m = /listening (\S+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`router exited (${code}): ${out}`));
-    });
-  });
-  return { child, url, exited };
-}
+const startRouter = (): Promise<RouterProcess> => startRouterProcess(port, routerPrincipals);
 
 async function stopRouter(signal: "SIGTERM" | "SIGKILL"): Promise<number | null> {
   const r = router;
   router = null;
-  if (!r || r.child.exitCode !== null || r.child.signalCode !== null) return null;
-  r.child.kill(signal);
-  return r.exited;
+  return r ? r.stop(signal) : null;
 }
 
 beforeAll(async () => {

@@ -187,7 +187,7 @@ async function lifecycle(w: Wamp, tenant: string, viaPanel: boolean): Promise<vo
   const page = await w.call<{ events: ApiEvent[]; next: number; more: boolean }>("fediversity.deployment.events", kw({ deployment: dep, since: 2, limit: 3 }));
   expect(page.events.map((e) => e.seq)).toEqual([3, 4, 5]);
   expect(page).toMatchObject({ next: 5, more: true });
-  const types = new Set(stored.map((e) => e.type));
+  const types = new Set<string>(stored.map((e) => e.type));
   for (const t of ["sync.queued", "sync.state", "sync.finished", "build.submitted", "build.started", "build.progress", "derivation", "deploy.started", "deploy.finished", "deployment.state"]) {
     expect(types.has(t), t).toBe(true);
   }

@@ -41,7 +41,7 @@ describe("evaluation errors", () => {
   it("fails the whole evaluation when the entry point itself is broken, naming the user's file", async () => {
     const err = (await evaluator.evaluate(types.get("root-error")!, { domain: "x.org" }).catch((e: unknown) => e)) as EvalFailedError;
     expect(err).toBeInstanceOf(EvalFailedError);
-    expect(err.code).toBe("eval_failed");
+    expect(err.code).toBe("invalid_argument");
     expect(err.errors[0]).toMatchObject({ message: "attribute 'missingAttribute' missing", file: join(fixturesDir, "root-error.nix"), line: 5, column: 1 });
     expect(await readdir(join(tmp.dir, "roots"))).toEqual([]);
   });

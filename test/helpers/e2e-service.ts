@@ -228,54 +228,9 @@ export function connectWamp(url: string, principal: Principal, options: ConnectO
 // ---------------------------------------------------------------------------------------------
 // API shapes (docs/api.md) and waiting
 
-export interface ApiEvent {
-  seq: number;
-  tenant: string;
-  deployment: string;
-  sync: string | null;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-export interface SyncView {
-  sync: string;
-  deployment: string;
-  tenant: string;
-  kind: string;
-  state: string;
-  mode: string;
-  priority: string;
-  position: number | null;
-  submitted_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  config_hash: string | null;
-  build: Record<string, unknown> | null;
-  error: { code: string; message: string; derivation: string | null } | null;
-  superseded_by: string | null;
-}
-
-export interface DeploymentView {
-  deployment: string;
-  tenant: string;
-  deployment_type: string;
-  state: string;
-  generation: number | null;
-  seq: number;
-  current: SyncView | null;
-  queue?: SyncView[];
-  last: SyncView | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface LogLine {
-  line: number;
-  source: string;
-  derivation: string | null;
-  text: string;
-}
+// The API's shapes come from core, as the service returns them.
+export type { DeploymentEvent as ApiEvent, DeploymentView, LogLine, SyncView } from "../../src/core/index.js";
+import type { DeploymentEvent as ApiEvent } from "../../src/core/index.js";
 
 export const terminalStates = ["succeeded", "failed", "cancelled", "superseded", "timed_out"];
 

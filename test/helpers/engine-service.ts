@@ -54,37 +54,9 @@ export async function readPrincipals(dataDir: string): Promise<Principal[]> {
   return JSON.parse(await readFile(join(dataDir, "principals.json"), "utf8")) as Principal[];
 }
 
-/** Stored/published event as in docs/api.md. */
-export interface ApiEvent {
-  seq: number;
-  tenant: string;
-  deployment: string;
-  sync: string | null;
-  type: string;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-export interface SyncViewLite {
-  sync: string;
-  state: string;
-  kind: string;
-  error: { code: string; message: string; derivation: string | null } | null;
-  superseded_by: string | null;
-  position: number | null;
-  build: { build_id: string } | null;
-  config_hash: string | null;
-}
-
-export interface DeploymentViewLite {
-  deployment: string;
-  state: string;
-  generation: number | null;
-  seq: number;
-  current: SyncViewLite | null;
-  queue: SyncViewLite[];
-  last: SyncViewLite | null;
-}
+// The API's shapes come from core, as the service returns them.
+export type { DeploymentEvent as ApiEvent } from "../../src/core/index.js";
+import type { DeploymentEvent as ApiEvent, DeploymentView, SyncView } from "../../src/core/index.js";
 
 export interface SubmitOptions {
   mode?: "replace" | "enqueue";
@@ -96,11 +68,11 @@ export interface SubmitOptions {
 export interface EngineClient {
   readonly client: Client;
   readonly tenant: string;
-  submit(deployment: string, configuration: EngineConfiguration, opts?: SubmitOptions): Promise<{ sync: SyncViewLite; superseded: string[] }>;
-  get(deployment: string): Promise<DeploymentViewLite>;
+  submit(deployment: string, configuration: EngineConfiguration, opts?: SubmitOptions): Promise<{ sync: SyncView; superseded: string[] }>;
+  get(deployment: string): Promise<DeploymentView>;
   cancel(deployment: string, sync?: string): Promise<{ cancelled: string[]; refused: { sync: string; reason: string }[] }>;
-  remove(deployment: string, opts?: SubmitOptions): Promise<{ sync: SyncViewLite; superseded: string[] }>;
-  rollback(deployment: string, generation?: number): Promise<{ sync: SyncViewLite; superseded: string[] }>;
+  remove(deployment: string, opts?: SubmitOptions): Promise<{ sync: SyncView; superseded: string[] }>;
+  rollback(deployment: string, generation?: number): Promise<{ sync: SyncView; superseded: string[] }>;
   /** Every stored event of the deployment (pages through `deployment.events`). */
   allEvents(deployment: string, since?: number): Promise<ApiEvent[]>;
   /** Published events received so far, per deployment. */

@@ -1,6 +1,6 @@
 /**
  * Process and port helpers shared by the suites that start the service as a child process
- * (engine kill/restart, end-to-end, hostile faults).
+ * (runner kill/restart, end-to-end, hostile faults).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";

@@ -1,5 +1,5 @@
 /**
- * Fault injection against real processes (test/engine/ covers kill -9 at random points and the
+ * Fault injection against real processes (test/runner/ covers kill -9 at random points and the
  * scheduler's in-process fault knobs; these are the faults it does not):
  * - SIGKILL of the service while one sync is evaluating, one building and one deploying, then a
  *   restart on the same data dir: each completes, exactly once, with a gapless event log;

@@ -1,21 +1,22 @@
 /**
- * The engine behind the WAMP edge: implements api/'s DeploymentService port over the store, the
+ * The application service behind the WAMP edge: implements the port (port.ts) over the store, the
  * runner, the evaluator and rio. Inputs arrive validated and tenant-resolved; this layer applies the
- * deployment-type rules (which type, does the configuration match its schema), wakes the runner
- * and stops interrupted syncs.
+ * deployment-type rules (which type, does the configuration match its schema), wakes the runner,
+ * stops interrupted syncs, and passes on what the store committed (CommitFeed) for the API to publish.
  */
-import { EventEmitter } from "node:events";
-import type { DeploymentService } from "../api/deployment-service.js";
-import type { DeploymentView, GraphResult, ListResult, LogsResult, QueueStatusResult, SchemaResult, SubmitResult } from "../api/views.js";
+import type { GraphResult, LogsResult, QueueStatusResult, SchemaResult } from "../core/index.js";
 import { AppError } from "../errors.js";
-import type { DeploymentType, DeploymentTypes, Evaluator } from "../eval/index.js";
-import { EvalFailedError, validateConfiguration } from "../eval/index.js";
+import type { DeploymentTypes, Evaluator } from "../eval/index.js";
+import { validateConfiguration } from "../eval/index.js";
 import type { RioClient } from "../rio/index.js";
-import type { Store, SubmitSyncInput } from "../store/index.js";
-import { followLogLines } from "./log-follower.js";
-import type { Runner } from "./runner.js";
+import type { Runner } from "../runner/runner.js";
+import type { Store } from "../store/index.js";
+import { createTypeResolver } from "./deployment-type.js";
+import { committedLogLines, followLogLines } from "./log-follower.js";
+import type { CommitFeed, DeploymentService } from "./port.js";
+import { createSubmitBatch } from "./submit-batch.js";
 
-export interface EngineDeps {
+export interface DeploymentServiceDeps {
   readonly store: Store;
   readonly runner: Runner;
   readonly evaluator: Evaluator;
@@ -24,75 +25,15 @@ export interface EngineDeps {
   readonly evalTimeoutMs: number;
 }
 
-export function createDeploymentService(deps: EngineDeps): DeploymentService & { close(): void } {
+export function createDeploymentService(deps: DeploymentServiceDeps): DeploymentService & CommitFeed & { close(): void } {
   const { store, runner } = deps;
-  // Hands log followers the lines of their sync as they are committed, and tells them of its end.
-  const committedLogs = new EventEmitter();
-  committedLogs.setMaxListeners(0);
-  const unsubscribe = store.onCommit((batch) => {
-    for (const l of batch.logs) committedLogs.emit(l.sync, l.lines);
-    for (const e of batch.events) if (e.sync && e.type === "sync.finished") committedLogs.emit(e.sync, null);
-  });
-
-  function typeNamed(name: string): DeploymentType {
-    const t = deps.deploymentTypes.get(name);
-    if (!t) {
-      throw new AppError("invalid_argument", `unknown deployment_type ${JSON.stringify(name)}`, [
-        { path: "deployment_type", message: `must be one of ${[...deps.deploymentTypes.keys()].join(", ")}` },
-      ]);
-    }
-    return t;
-  }
-
-  /** The named type, else the deployment's stored one, else a type named like the deployment. */
-  function resolveType(tenant: string, deployment: string, named: string | undefined): DeploymentType {
-    if (named !== undefined) return typeNamed(named);
-    try {
-      return typeNamed(store.getDeployment(tenant, deployment).deployment_type);
-    } catch (err) {
-      if (!AppError.is(err, "not_found")) throw err;
-    }
-    if (deps.deploymentTypes.has(deployment)) return typeNamed(deployment);
-    throw new AppError("invalid_argument", "deployment_type is required for a new deployment", [
-      { path: "deployment_type", message: `required: no type is named ${JSON.stringify(deployment)}` },
-    ]);
-  }
-
-  // Submits that arrive in the same event-loop turn share one transaction (store.submitSyncs: one
-  // commit, each item in its own savepoint, so one item's error touches no other). Order is kept.
-  let pending: { input: SubmitSyncInput; resolve: (r: SubmitResult) => void; reject: (e: unknown) => void }[] = [];
-  function flushSubmits(): void {
-    const batch = pending;
-    pending = [];
-    let outcomes;
-    try {
-      outcomes = store.submitSyncs(batch.map((p) => p.input));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    outcomes.forEach((outcome, i) => {
-      const p = batch[i];
-      if (!p) return;
-      if (!outcome.ok) {
-        p.reject(outcome.error);
-        return;
-      }
-      const result = outcome.result;
-      if (result.interrupted.length > 0) runner.interrupt(result.interrupted, "superseded");
-      p.resolve({ sync: result.sync as SubmitResult["sync"], superseded: result.superseded });
-    });
-    runner.kick();
-  }
-  function submitAndWake(input: SubmitSyncInput): Promise<SubmitResult> {
-    return new Promise((resolve, reject) => {
-      pending.push({ input, resolve, reject });
-      if (pending.length === 1) setImmediate(flushSubmits);
-    });
-  }
+  const committedLogs = committedLogLines(store);
+  const resolveType = createTypeResolver(deps.deploymentTypes, store);
+  const submitAndWake = createSubmitBatch(store, runner);
 
   return {
-    close: unsubscribe,
+    close: committedLogs.close,
+    onCommit: (listener) => store.onCommit(listener),
 
     async submit(input) {
       const type = resolveType(input.tenant, input.deployment, input.deploymentType);
@@ -111,21 +52,13 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
 
     async plan(input) {
       const type = resolveType(input.tenant, input.deployment, input.deploymentType);
-      let plan;
-      try {
-        plan = await deps.evaluator.plan(type, input.configuration, { timeoutMs: Math.min(type.eval.timeoutMs, deps.evalTimeoutMs) });
-      } catch (err) {
-        // The configuration passed its schema but Nix rejects it: the caller's input is at fault.
-        if (EvalFailedError.is(err)) {
-          throw new AppError("invalid_argument", `evaluation failed: ${err.message}`, [{ path: "configuration", message: err.message }]);
-        }
-        throw err;
-      }
+      // A configuration that passed its schema but does not evaluate: EvalFailedError, invalid_argument.
+      const plan = await deps.evaluator.plan(type, input.configuration, { timeoutMs: Math.min(type.eval.timeoutMs, deps.evalTimeoutMs) });
       return { derivations: plan.derivations, to_build: plan.to_build, cached: plan.cached, nodes: [...plan.nodes] };
     },
 
     async get(input) {
-      return store.getDeployment(input.tenant, input.deployment) as DeploymentView;
+      return store.getDeployment(input.tenant, input.deployment);
     },
 
     async list(input) {
@@ -135,10 +68,7 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
         ...(input.state !== undefined ? { state: input.state } : {}),
         ...(input.cursor !== undefined ? { cursor: input.cursor } : {}),
       });
-      return {
-        deployments: page.deployments.map(({ queue: _queue, ...rest }) => rest),
-        next_cursor: page.next_cursor,
-      } as ListResult;
+      return { deployments: page.deployments.map(({ queue: _queue, ...rest }) => rest), next_cursor: page.next_cursor };
     },
 
     async cancel(input) {
@@ -177,8 +107,7 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
 
     async events(input) {
       store.getDeployment(input.tenant, input.deployment);
-      const page = store.eventsSince(input.tenant, input.deployment, input.since, input.limit);
-      return page as Awaited<ReturnType<DeploymentService["events"]>>;
+      return store.eventsSince(input.tenant, input.deployment, input.since, input.limit);
     },
 
     async logs(input) {
@@ -188,7 +117,7 @@ export function createDeploymentService(deps: EngineDeps): DeploymentService & {
     async *followLogs(input) {
       store.getSync(input.tenant, input.deployment, input.sync);
       try {
-        yield* followLogLines(committedLogs, input, (since, limit) => logPage(input.tenant, input.deployment, input.sync, since, limit, input.derivation));
+        yield* followLogLines(committedLogs.emitter, input, (since, limit) => logPage(input.tenant, input.deployment, input.sync, since, limit, input.derivation));
       } catch (err) {
         if (!input.signal.aborted) throw err;
       }

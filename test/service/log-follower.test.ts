@@ -2,21 +2,16 @@
  * build.logs follow mode over a real SQLite store: lines handed over from commits and lines read
  * back from the store must together be exactly the stored log, in order, without gaps or repeats.
  */
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { LogsResult } from "../../src/api/views.js";
-import { followLogLines } from "../../src/runner/log-follower.js";
+import type { LogsResult } from "../../src/core/index.js";
+import { committedLogLines, followLogLines } from "../../src/service/log-follower.js";
 import type { Store } from "../../src/store/index.js";
 import { apply, freshStore, tempDir } from "../store/fixture.js";
 
 const dir = tempDir();
 
 function harness(store: Store) {
-  const committed = new EventEmitter();
-  store.onCommit((batch) => {
-    for (const l of batch.logs) committed.emit(l.sync, l.lines);
-    for (const e of batch.events) if (e.sync && e.type === "sync.finished") committed.emit(e.sync, null);
-  });
+  const committed = committedLogLines(store).emitter;
   let reads = 0;
   const readPage = (sync: string, derivation?: string) => (since: number, limit: number): LogsResult => {
     reads++;

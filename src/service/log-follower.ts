@@ -4,9 +4,9 @@
  * truth: the first page, any gap, a derivation filter, the end of the sync and a follower that fell
  * too far behind are all served by reading the store.
  */
-import type { EventEmitter } from "node:events";
-import type { LogsResult } from "../api/views.js";
-import type { LogLine } from "../store/index.js";
+import { EventEmitter } from "node:events";
+import type { LogLine, LogsResult } from "../core/index.js";
+import type { CommitFeed } from "./port.js";
 
 /** Lines held for one follower before it falls back to reading the store. */
 const maxHeldLines = 50_000;
@@ -22,9 +22,20 @@ export interface FollowInput {
 }
 
 /**
- * `committed` emits `(sync, lines)` after each commit of log lines and `(sync, null)` when the
- * sync ended; `readPage` reads the store.
+ * Hands log followers the lines of their sync as they are committed, and tells them of its end:
+ * emits `(sync, lines)` after each commit of log lines and `(sync, null)` when the sync ended.
  */
+export function committedLogLines(feed: CommitFeed): { readonly emitter: EventEmitter; close(): void } {
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  const close = feed.onCommit((batch) => {
+    for (const l of batch.logs) emitter.emit(l.sync, l.lines);
+    for (const e of batch.events) if (e.sync && e.type === "sync.finished") emitter.emit(e.sync, null);
+  });
+  return { emitter, close };
+}
+
+/** Yields the sync's log pages from `sinceLine` on; `committed` is committedLogLines' emitter, `readPage` reads the store. */
 export async function* followLogLines(
   committed: EventEmitter,
   input: FollowInput,

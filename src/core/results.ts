@@ -1,36 +1,10 @@
 /**
- * The result shapes of the API contract (docs/api.md), exactly as clients receive them in
- * `args[0]`: snake_case keys, RFC 3339 strings, `null` rather than missing values.
+ * The result shapes of the API's procedures and topics (docs/api.md), exactly as clients receive
+ * them in `args[0]`: snake_case keys, RFC 3339 strings, `null` rather than missing values. The
+ * service returns them, the API passes them on, the CLI reads them.
  */
-import type {
-  BuildCounters,
-  DeploymentState,
-  EventType,
-  StoredEvent,
-  SubmitMode,
-  SyncError,
-  SyncKind,
-  SyncState,
-  TerminalSyncState,
-  BuildView,
-  DeploymentView,
-  SyncView,
-  LogLine,
-  LogSource,
-} from "../core/index.js";
-import { deploymentStates, submitModes, terminalSyncStates } from "../core/index.js";
-
-export type { BuildCounters, DeploymentState, EventType, SubmitMode, SyncError, SyncKind, SyncState, TerminalSyncState };
-export { deploymentStates, submitModes };
-
-/** For any string (e.g. a state read off the wire). */
-export function isTerminalSyncState(state: string): state is TerminalSyncState {
-  return (terminalSyncStates as readonly string[]).includes(state);
-}
-
-/** The build part of the sync view (the store builds these views; see core/views.ts). */
-export type BuildSummary = BuildView;
-export type { DeploymentView, SyncView };
+import type { StoredEvent } from "./events.js";
+import type { DeploymentView, LogLine, SyncView } from "./views.js";
 
 /** `deployment.list` items carry no queue. */
 export type DeploymentSummary = Omit<DeploymentView, "queue">;
@@ -71,8 +45,6 @@ export interface EventsResult {
   next: number;
   more: boolean;
 }
-
-export type { LogLine, LogSource };
 
 export interface LogsResult {
   lines: readonly LogLine[];

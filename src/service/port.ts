@@ -1,14 +1,14 @@
 /**
- * The port between the WAMP edge and the engine. The engine implements it; `registerApi` calls it
- * with inputs that are already validated (zod, at the edge) and tenant-resolved (the caller's own
- * tenant, or the `tenant` a panel/operator session named). Every method returns exactly the
- * docs/api.md result shape for its procedure and throws `AppError` (not_found, conflict,
- * resource_exhausted, unavailable, ...) for anything else; the edge maps it to
- * `fediversity.error.<code>`.
+ * The port between the WAMP edge (api/) and the application service (service/deployment-service.ts).
+ * The service implements it; `registerApi` calls it with inputs that are already validated (zod, at
+ * the edge) and tenant-resolved (the caller's own tenant, or the `tenant` a panel/operator session
+ * named). Every method returns exactly the docs/api.md result shape for its procedure and throws
+ * `AppError` (not_found, conflict, resource_exhausted, unavailable, ...) for anything else; the edge
+ * maps it to `fediversity.error.<code>`. Both sides import this file; neither imports the other.
  */
-import type { PriorityClass } from "../core/dag.js";
 import type {
   CancelResult,
+  CommitListener,
   DeploymentState,
   DeploymentView,
   EventsResult,
@@ -16,11 +16,12 @@ import type {
   ListResult,
   LogsResult,
   PlanResult,
+  PriorityClass,
   QueueStatusResult,
   SchemaResult,
   SubmitMode,
   SubmitResult,
-} from "./views.js";
+} from "../core/index.js";
 
 /** Who asked, from the WAMP session (never from arguments). For audit and logging. */
 export interface Actor {
@@ -38,11 +39,11 @@ export interface DeploymentRef {
 export interface SubmitInput extends DeploymentRef {
   /** A JSON object, ≤ the configured size limit. */
   readonly configuration: Record<string, unknown>;
-  /** Absent: the deployment's existing type, or (new deployment) the engine's default rule. */
+  /** Absent: the deployment's existing type, or (new deployment) the service's default rule. */
   readonly deploymentType: string | undefined;
   readonly mode: SubmitMode;
   readonly priority: PriorityClass;
-  /** Idempotency key per deployment (≤ 128 chars). */
+  /** Idempotency key per deployment (length: core limits.ts). */
   readonly requestId: string | undefined;
   readonly actor: Actor;
 }
@@ -143,4 +144,13 @@ export interface DeploymentService {
   schema(input: SchemaInput): Promise<SchemaResult>;
   /** `fediversity.queue.status` (the edge lets only role operator through). */
   queueStatus(): Promise<QueueStatusResult>;
+}
+
+/**
+ * What the service committed, for the API to publish: every listener is called synchronously after
+ * each commit that stored events or log lines, in commit order, so a listener that publishes at once
+ * publishes each deployment's events in `seq` order.
+ */
+export interface CommitFeed {
+  onCommit(listener: CommitListener): () => void;
 }
