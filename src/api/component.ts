@@ -1,12 +1,14 @@
 /**
- * The service as a WAMP component: one autobahn-js connection (to the embedded router over
- * loopback, or to an external router such as Crossbar.io) that registers the API, optionally the
- * dynamic authenticator and authorizer, and publishes every committed event. It reconnects for ever
- * and registers again after each reconnect, so a router restart costs a short gap that clients
- * close by replaying `deployment.events`.
+ * The service as a WAMP component: it registers the API, optionally the dynamic authenticator and
+ * authorizer, and publishes every committed event. On the embedded router it uses the router's
+ * in-process session; on an external router such as Crossbar.io, one autobahn-js connection that
+ * reconnects for ever and registers again after each reconnect, so a router restart costs a short
+ * gap that clients close by replaying `deployment.events`.
  */
 import autobahn from "autobahn";
 import type { Logger } from "pino";
+import { AppError } from "../errors.js";
+import type { LocalSession } from "../router/index.js";
 import type { DeploymentService } from "./deployment-service.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
 import { registerApi, registerAuthorizer, type ApiHandle } from "./register.js";
@@ -16,8 +18,14 @@ import type { DeploymentEvent, LogLine } from "./views.js";
 export interface ComponentOptions {
   readonly url: string;
   readonly realm: string;
-  readonly authid: string;
-  readonly ticket: string;
+  /** Ticket credentials for the connection to `url`; not used with `localSession`. */
+  readonly authid?: string;
+  readonly ticket?: string;
+  /**
+   * The embedded router's in-process session (Router.openLocalSession): used instead of a
+   * connection to `url`. It honours call canceling, so the router passes it progressive calls.
+   */
+  readonly localSession?: LocalSession;
   readonly service: DeploymentService;
   /** In-process session lookup (embedded router); otherwise `wamp.session.get` is used. */
   readonly lookupSession?: SessionLookup;
@@ -68,13 +76,58 @@ export function startComponent(options: ComponentOptions): Component {
     markReady = resolve;
   });
 
+  const registerAll = async (session: autobahn.Session): Promise<void> => {
+    api = await registerApi(session, options.service, {
+      ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
+      logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
+    });
+    if (options.authorizerUri) {
+      await registerAuthorizer(session, options.authorizerUri, { allowBareTenantPrefix: options.allowBareTenantPrefix ?? false });
+    }
+    if (options.authenticator) {
+      await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
+    }
+    publisher = localPublisher ?? createEventPublisher(session, { onError: onPublishError });
+    log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
+  };
+
+  const inProcess = options.localSession;
+  if (inProcess) {
+    // The in-process session has the part of autobahn's Session the API uses (see LocalSession).
+    const registered = registerAll(inProcess as unknown as autobahn.Session);
+    return {
+      ready: registered,
+      publishEvents: (events) => publishEvents(events),
+      publishLogs: (tenant, deployment, sync, lines) => publishLogs(tenant, deployment, sync, lines),
+      async close() {
+        await api?.close().catch(() => undefined);
+        inProcess.close();
+      },
+    };
+  }
+
+  if (options.authid === undefined || options.ticket === undefined) {
+    throw new AppError("invalid_argument", "a component connecting to a router needs an authid and a ticket");
+  }
+  const { authid, ticket } = options;
+
+  function publishEvents(events: readonly DeploymentEvent[]): void {
+    if (!publisher || events.length === 0) return;
+    void publisher.publishEvents(events);
+    options.onPublished?.(events.length);
+  }
+  function publishLogs(tenant: string, deployment: string, sync: string, lines: readonly LogLine[]): void {
+    if (!publisher || lines.length === 0) return;
+    void publisher.publishLogs(tenant, deployment, sync, lines);
+  }
+
   const connection = new autobahn.Connection({
     url: options.url,
     realm: options.realm,
     authmethods: ["ticket"],
-    authid: options.authid,
+    authid,
     onchallenge: (_session, method) => {
-      if (method === "ticket") return options.ticket;
+      if (method === "ticket") return ticket;
       throw new Error(`unsupported authentication method ${method}`);
     },
     max_retries: -1,
@@ -93,18 +146,7 @@ export function startComponent(options: ComponentOptions): Component {
     reopenDelayMs = 200;
     void (async () => {
       try {
-        api = await registerApi(session, options.service, {
-          ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
-          logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
-        });
-        if (options.authorizerUri) {
-          await registerAuthorizer(session, options.authorizerUri, { allowBareTenantPrefix: options.allowBareTenantPrefix ?? false });
-        }
-        if (options.authenticator) {
-          await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
-        }
-        publisher = localPublisher ?? createEventPublisher(session, { onError: onPublishError });
-        log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
+        await registerAll(session);
         markReady();
       } catch (err) {
         log.error({ err: String(err) }, "registering the API failed; reconnecting");
@@ -142,15 +184,8 @@ export function startComponent(options: ComponentOptions): Component {
 
   return {
     ready,
-    publishEvents(events) {
-      if (!publisher || events.length === 0) return;
-      void publisher.publishEvents(events);
-      options.onPublished?.(events.length);
-    },
-    publishLogs(tenant, deployment, sync, lines) {
-      if (!publisher || lines.length === 0) return;
-      void publisher.publishLogs(tenant, deployment, sync, lines);
-    },
+    publishEvents,
+    publishLogs,
     async close() {
       closing = true;
       if (reopenTimer) clearTimeout(reopenTimer);

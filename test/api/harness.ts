@@ -61,11 +61,13 @@ export async function startApi(options: { prefixMatching?: PrefixMode; stepMs?: 
     authorizer: createAuthorizer({ allowBareTenantPrefix: prefixMatching === "segment" }),
   });
   const { url } = await router.listen({ port: 0 });
-  const cred = router.issueTrustedTicket("service");
-  const service = await open(url, cred.authid, cred.ticket);
-  const publisher = createEventPublisher(service.session);
+  // The API joins in-process, as in the service (src/main.ts): the router passes it progressive
+  // calls because this session, unlike autobahn-js 22, honours call canceling.
+  const service = router.openLocalSession({ authid: "service" });
+  const session = service as unknown as autobahn.Session;
+  const publisher = createEventPublisher(session);
   const memory = createMemoryService({ publisher, stepMs: options.stepMs ?? 20 });
-  const api: ApiHandle = await registerApi(service.session, memory);
+  const api: ApiHandle = await registerApi(session, memory);
   return {
     router,
     url,

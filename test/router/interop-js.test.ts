@@ -89,22 +89,38 @@ describe.each(serializerNames)("autobahn-js over %s", (serializer) => {
     for (const r of regs) await b.session.unregister(r);
   });
 
-  it("streams progressive results when the caller asks", async () => {
-    const reg = await b.session.register(uri("progress"), (_args, _kwargs, details) => {
-      details?.progress?.([1], {});
-      details?.progress?.([2], { more: true });
+  it("streams progressive results from a callee that can be interrupted, only the final result from one that cannot", async () => {
+    type ProgressCall = { then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void };
+    const follow = async (procedure: string): Promise<{ final: unknown; progress: unknown[] }> => {
+      const progress: unknown[] = [];
+      const call = a.session.call(procedure, [], {}, { receive_progress: true }) as unknown as ProgressCall;
+      const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
+      return { final, progress };
+    };
+    // The router's in-process session announces call canceling, so it is offered progressive calls.
+    const local = router.openLocalSession();
+    const reg = await local.register(uri("progress"), (_args, _kwargs, details) => {
+      details.progress?.([1], {});
+      details.progress?.([2], { more: true });
       return "done";
     });
-    const progress: unknown[] = [];
-    const call = a.session.call(uri("progress"), [], {}, { receive_progress: true }) as unknown as {
-      then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void;
-    };
-    const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
-    expect(final).toBe("done");
-    expect(progress).toEqual([1, { args: [2], kwargs: { more: true } }]);
+    expect(await follow(uri("progress"))).toEqual({ final: "done", progress: [1, { args: [2], kwargs: { more: true } }] });
     // Without receive_progress the caller only gets the final result.
     expect(await a.session.call(uri("progress"))).toBe("done");
-    await b.session.unregister(reg);
+    await local.unregister(reg);
+    local.close();
+
+    // autobahn-js 22 announces progressive_call_results but not call_canceling: the spec counts such a
+    // callee as not supporting progressive results, so it gets no receive_progress and no progress function.
+    const offered: boolean[] = [];
+    const abReg = await b.session.register(uri("progress-ab"), (_args, _kwargs, details) => {
+      offered.push(typeof details?.progress === "function");
+      details?.progress?.([1], {});
+      return "done";
+    });
+    expect(await follow(uri("progress-ab"))).toEqual({ final: "done", progress: [] });
+    expect(offered).toEqual([false]);
+    await b.session.unregister(abReg);
   });
 
   it("discloses the caller only when asked", async () => {

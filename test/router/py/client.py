@@ -42,6 +42,9 @@ async def interop(session, details):
     progress = []
     final = await session.call("node.progress", options=CallOptions(on_progress=lambda *a, **kw: progress.append([list(a), kw])))
     out["progress"] = {"updates": progress, "final": final}
+    withheld = []
+    final = await session.call("node.progress_uninterruptible", options=CallOptions(on_progress=lambda *a, **kw: withheld.append([list(a), kw])))
+    out["progress_withheld"] = {"updates": withheld, "final": final}
     events = []
     got_all = asyncio.get_event_loop().create_future()
 
