@@ -12,7 +12,7 @@ import { ErrorUri, type WampErrorReply } from "./errors.js";
 import { randomId, type UriCheck } from "./ids.js";
 import { sessionDetails } from "./peer.js";
 import { createRealm, type Realm } from "./realm/realm.js";
-import { maxNestingLimit } from "./serializers/layout.js";
+import { maxNestingLimit, minNestingLimit } from "./serializers/layout.js";
 import { allSerializers, serializersNamed, type SerializerName } from "./serializers/index.js";
 import { openLocalSession, type LocalSession } from "./session/local-session.js";
 import { sessionRole, shutdownSession, type SessionHost } from "./session/session.js";
@@ -60,7 +60,7 @@ export interface RouterOptions {
   readonly callTimeoutMs?: number;
   /**
    * How deep lists and dicts may nest in any element of a message (a list or dict element is
-   * level 1); default 64, at most 1000. Checked on the frame's bytes before anything is decoded:
+   * level 1); default 64, from 8 (HELLO's details.roles.<role>.features take 4) to 1000. Checked on the frame's bytes before anything is decoded:
    * a deeper CALL fails with `callPayloadError`, other requests with `wamp.error.invalid_argument`.
    */
   readonly maxNestingDepth?: number;
@@ -144,10 +144,9 @@ const defaultCallPayloadError = (problem: AppError): WampErrorReply => ({ uri: E
 export function createRouter(options: RouterOptions = {}): Router {
   const logger = options.logger ?? pino({ level: "silent" });
   const maxNestingDepth = options.maxNestingDepth ?? 64;
-  if (!Number.isInteger(maxNestingDepth) || maxNestingDepth < 1 || maxNestingDepth > maxNestingLimit) {
-    throw new AppError("invalid_argument", `maxNestingDepth must be an integer from 1 to ${maxNestingLimit}`, [
-      { path: "maxNestingDepth", message: `${String(maxNestingDepth)} is not an integer from 1 to ${maxNestingLimit}` },
-    ]);
+  if (!Number.isInteger(maxNestingDepth) || maxNestingDepth < minNestingLimit || maxNestingDepth > maxNestingLimit) {
+    const range = `an integer from ${minNestingLimit} to ${maxNestingLimit}`;
+    throw new AppError("invalid_argument", `maxNestingDepth must be ${range}`, [{ path: "maxNestingDepth", message: `${String(maxNestingDepth)} is not ${range}` }]);
   }
   const callPayloadError = options.callPayloadError ?? defaultCallPayloadError;
   const prefixMode = options.prefixMatching ?? "string";

@@ -58,6 +58,8 @@ export function createLayoutBuilder(): LayoutBuilder {
 
 /** The largest nesting limit a router accepts: every encoder and decoder used here copes with it. */
 export const maxNestingLimit = 1000;
+/** The smallest: protocol dicts nest too (HELLO's details.roles.<role>.features is 4 levels). */
+export const minNestingLimit = 8;
 
 export const tooDeep = (maxDepth: number): string => `nested deeper than ${maxDepth} levels (the router's limit)`;
 export const protoKey = "dict key '__proto__' is not allowed";
