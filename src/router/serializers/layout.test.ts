@@ -26,7 +26,7 @@ describe.each(["json", "msgpack", "cbor"])("%s layout", (name) => {
   const s = byName(name);
 
   it("gives each element's byte range, which decodes to that element", () => {
-    const message = [48, 2 ** 40, { receive_progress: true }, "com.example.p", [1, "two", { three: [3] }], { k: { nested: [null, true, 0.5] } }];
+    const message: unknown[] = [48, 2 ** 40, { receive_progress: true }, "com.example.p", [1, "two", { three: [3] }], { k: { nested: [null, true, 0.5] } }];
     // Long enough that even JSON takes the full walk.
     message.push({ filler: "x".repeat(200) });
     const frame = frameOf(s, message);
