@@ -137,6 +137,54 @@ describe.each(serializerNames)("autobahn-js over %s", (serializer) => {
     await b.session.unregister(reg);
   });
 
+  it("discloses the caller to a callee registered with disclose_caller, without disclose_me", async () => {
+    const seen: unknown[] = [];
+    const reg = await b.session.register(
+      uri("who-registered"),
+      (_a, _k, d) => {
+        const x = d as unknown as Record<string, unknown>;
+        seen.push({ caller: x.caller, authid: x.caller_authid, authrole: x.caller_authrole });
+        return null;
+      },
+      { disclose_caller: true } as never,
+    );
+    await a.session.call(uri("who-registered"));
+    expect(seen).toEqual([{ caller: a.session.id, authid: a.details.authid, authrole: "user" }]);
+    await b.session.unregister(reg);
+  });
+
+  it("keeps a progressive call alive past its timeout while results keep coming", async () => {
+    const local = router.openLocalSession();
+    const reg = await local.register(uri("ticker"), async (_a, _k, d) => {
+      for (let i = 1; i <= 6; i++) {
+        await sleep(100);
+        d.progress?.([i]);
+      }
+      return "done";
+    });
+    const progress: unknown[] = [];
+    const call = a.session.call(uri("ticker"), [], {}, { receive_progress: true, timeout: 300 }) as unknown as {
+      then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void;
+    };
+    const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
+    expect({ final, progress }).toEqual({ final: "done", progress: [1, 2, 3, 4, 5, 6] });
+    await local.unregister(reg);
+    local.close();
+  });
+
+  it("fails a call whose payload the router refuses (too deep, a __proto__ key) with an ERROR, and the session goes on", async () => {
+    const reg = await b.session.register(uri("sink"), () => "reached");
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 100; i++) deep = { k: deep };
+    const tooDeep = (await a.session.call(uri("sink"), [], { deep }).then(undefined, (e: unknown) => e)) as AbError;
+    expect(tooDeep).toMatchObject({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: nested deeper than 64 levels (the router's limit)"] });
+    const proto = JSON.parse('{"config": {"__proto__": {"admin": true}}}') as Record<string, unknown>;
+    const polluting = (await a.session.call(uri("sink"), [], proto).then(undefined, (e: unknown) => e)) as AbError;
+    expect(polluting).toMatchObject({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: dict key '__proto__' is not allowed"] });
+    expect(await a.session.call(uri("sink"), [], { fine: { k: 1 } })).toBe("reached");
+    await b.session.unregister(reg);
+  });
+
   it("delivers events with kwargs, honouring exclude_me, acknowledge and black/white lists", async () => {
     const got: { who: string; args: unknown; kwargs: unknown; details: Record<string, unknown> }[] = [];
     const subA = await a.session.subscribe(uri("ev"), (args, kwargs, details) => got.push({ who: "a", args, kwargs, details: details as unknown as Record<string, unknown> }));

@@ -26,9 +26,13 @@ const seed = nacl.randomBytes(32);
 const daveKey = nacl.sign.keyPair.fromSeed(seed);
 const rules = fediversityAuthorizationRules({ fullAccessRoles: ["operator"] });
 const staticRules = (await import("../../src/router/index.js")).createStaticAuthorizer(rules, { prefixMode: "segment" });
-// Operators may use the test's node.*/py.* URIs; everything else follows the service's table.
-const authorizer: AuthorizerFn = (session, uri, action, options) =>
-  session.authrole === "operator" && (uri.startsWith("node.") || uri.startsWith("py.")) ? { allow: true, disclose: true } : staticRules(session, uri, action, options);
+// Operators may use the test's node.*/py.* URIs (disclosed) and plain.* (a bare `true`, disclosing
+// nothing); everything else follows the service's table.
+const authorizer: AuthorizerFn = (session, uri, action, options) => {
+  if (session.authrole === "operator" && (uri.startsWith("node.") || uri.startsWith("py."))) return { allow: true, disclose: true };
+  if (session.authrole === "operator" && uri.startsWith("plain.")) return true;
+  return staticRules(session, uri, action, options);
+};
 
 let router: Router;
 let url: string;
@@ -80,6 +84,16 @@ beforeAll(async () => {
     const final = await new Promise((resolve, reject) => p.then(resolve, reject, (u) => updates.push(u)));
     return { updates, final };
   });
+  // Registered with disclose_caller; the authorizer answers a bare `true` for plain.*, so only the
+  // registration can disclose the caller.
+  await s.register(
+    "plain.who",
+    (_a, _k, d) => {
+      const x = d as unknown as Record<string, unknown>;
+      return { caller: x.caller, caller_authid: x.caller_authid, caller_authrole: x.caller_authrole };
+    },
+    { disclose_caller: true } as never,
+  );
   await s.register("node.whoami", (_a, _k, d) => {
     const x = d as unknown as Record<string, unknown>;
     return { caller: x.caller, caller_authid: x.caller_authid, caller_authrole: x.caller_authrole };
@@ -115,6 +129,15 @@ describe.each(serializerNames)("autobahn-python over %s", (serializer) => {
     const wrong = await runPython(url, serializer, "join", { ticket: { authid: "py", ticket: "nope" } });
     expect(wrong.joined).toBe(false);
     expect(wrong.leave_reason).toBe("wamp.error.not_authorized");
+  });
+
+  it("gets an ERROR for a call the router refuses (too deep, a __proto__ key) and goes on; is disclosed to a disclose_caller registration", async () => {
+    const out = await runPython(url, serializer, "payload", { ticket: { authid: "py", ticket: "t-py" } });
+    expect(out.exception).toBeUndefined();
+    expect(out.deep).toEqual({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: nested deeper than 64 levels (the router's limit)"] });
+    expect(out.proto).toEqual({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: dict key '__proto__' is not allowed"] });
+    expect(out.after).toEqual({ result: 1 });
+    expect(out.disclosed_by_registration).toEqual({ caller: out.session, caller_authid: "py", caller_authrole: "operator" });
   });
 
   it("applies the tenant rules to a Python tenant session", async () => {
