@@ -3,7 +3,7 @@
  * messages (wire/), in order (inbound-queue.ts). The handshake's logic is in handshake.ts,
  * what established sessions' requests do in routing.ts.
  *
- * The session's data is one record and its steps are functions over that record, rather than
+ * A session's data is one record and its steps are functions over that record, rather than
  * closures made per session: a router holds many idle sessions.
  */
 import type { Logger } from "pino";
@@ -51,21 +51,23 @@ export interface SessionHost {
 const MAX_QUEUED = 10_000;
 const GOODBYE_WAIT_MS = 1000;
 
-/**
- * One session's record. The transport drives it with receiveFrame, connectionClosed and
- * shutdownSession; everything else is this module's.
- */
+/** A session, as the transport holds it: drive it with receiveFrame, connectionClosed, shutdownSession. */
 export interface Session {
   readonly id: number;
+}
+
+/** The session's own record; only this module reads or changes it, the state through setState. */
+interface SessionRecord extends Session {
   readonly connection: Connection;
   readonly host: SessionHost;
   readonly inbound: InboundQueue<InboundMessage>;
   state: SessionState;
 }
 
+const recordOf = (session: Session): SessionRecord => session as SessionRecord;
 
 export function createSession(connection: Connection, host: SessionHost): Session {
-  const core: Session = {
+  const core: SessionRecord = {
     id: host.newSessionId(),
     connection,
     host,
@@ -80,21 +82,22 @@ export function createSession(connection: Connection, host: SessionHost): Sessio
 
 /** The role the session joined with; undefined before WELCOME and after the end. */
 export function sessionRole(session: Session): string | undefined {
-  return session.state.kind === "established" ? session.state.peer.authrole : undefined;
+  const { state } = recordOf(session);
+  return state.kind === "established" ? state.peer.authrole : undefined;
 }
 
 /** The connection is gone (closed by either side). */
 export function connectionClosed(session: Session): void {
-  setState(session, { kind: "closed" });
+  setState(recordOf(session), { kind: "closed" });
 }
 
 /** Router-initiated end: GOODBYE when established, else ABORT. */
 export function shutdownSession(session: Session, reason: string = ErrorUri.systemShutdown, message = "router is shutting down"): void {
-  shutdown(session, reason, message);
+  shutdown(recordOf(session), reason, message);
 }
 
 /** The one place the state changes, with the exit actions of the state left. */
-function setState(core: Session, next: SessionState): void {
+function setState(core: SessionRecord, next: SessionState): void {
   const prev = core.state;
   if (prev.kind === "closed") return;
   core.state = next;
@@ -105,7 +108,7 @@ function setState(core: Session, next: SessionState): void {
 
 // ---- output --------------------------------------------------------------------------------
 
-function send(core: Session, message: unknown[]): boolean {
+function send(core: SessionRecord, message: unknown[]): boolean {
   if (core.state.kind === "closed") return false;
   let frame: string | Buffer;
   try {
@@ -118,7 +121,7 @@ function send(core: Session, message: unknown[]): boolean {
   return true;
 }
 
-function sendShared(core: Session, shared: SharedMessage): void {
+function sendShared(core: SessionRecord, shared: SharedMessage): void {
   if (core.state.kind !== "established") return;
   try {
     core.connection.send(encodeShared(shared, core.connection.serializer));
@@ -130,23 +133,23 @@ function sendShared(core: Session, shared: SharedMessage): void {
 const encodeFailure = (err: unknown): string => (err instanceof RangeError ? "nested too deeply for the encoder" : String(err).slice(0, 200));
 
 /** ABORT with a reason, then close the connection; never throws. */
-function abort(core: Session, reason: string, message: string, code = reason === ErrorUri.protocolViolation ? 1002 : 1000): void {
+function abort(core: SessionRecord, reason: string, message: string, code = reason === ErrorUri.protocolViolation ? 1002 : 1000): void {
   if (core.state.kind === "closed") return;
   core.host.logger.debug({ session: core.id, reason, message }, "abort");
   send(core, [MessageType.ABORT, { message }, reason]);
   finish(core, code, message);
 }
 
-function violation(core: Session, reason: string): void {
+function violation(core: SessionRecord, reason: string): void {
   abort(core, ErrorUri.protocolViolation, reason);
 }
 
-function finish(core: Session, code: number, reason: string): void {
+function finish(core: SessionRecord, code: number, reason: string): void {
   setState(core, { kind: "closed" });
   core.connection.close(code, reason.slice(0, 120));
 }
 
-function shutdown(core: Session, reason: string, message: string): void {
+function shutdown(core: SessionRecord, reason: string, message: string): void {
   const s = core.state;
   if (s.kind === "established") {
     send(core, [MessageType.GOODBYE, { message }, reason]);
@@ -160,7 +163,8 @@ function shutdown(core: Session, reason: string, message: string): void {
 
 // ---- input ---------------------------------------------------------------------------------
 
-export function receiveFrame(core: Session, frame: Buffer, isBinary: boolean): void {
+export function receiveFrame(session: Session, frame: Buffer, isBinary: boolean): void {
+  const core = recordOf(session);
   if (core.state.kind === "closed") return;
   const { serializer } = core.connection;
   let message: InboundMessage;
@@ -168,12 +172,12 @@ export function receiveFrame(core: Session, frame: Buffer, isBinary: boolean): v
     message = { kind: "violation", reason: `unexpected ${isBinary ? "binary" : "text"} frame for ${serializer.protocol}` };
   } else {
     const decoded = decodeFrame(serializer, frame, core.host.maxNestingDepth);
-    message = decoded.kind === "malformed" ? { kind: "violation", reason: `malformed ${serializer.name} frame: ${decoded.reason}` } : readInbound(decoded.elements);
+    message = decoded.kind === "malformed" ? { kind: "violation", reason: `malformed ${serializer.name} frame: ${decoded.reason}` } : readInbound(decoded.elements, decoded.refusals);
   }
   enqueue(core.inbound, message, MAX_QUEUED, core, queueHandlers);
 }
 
-const queueHandlers: QueueHandlers<Session, InboundMessage> = {
+const queueHandlers: QueueHandlers<SessionRecord, InboundMessage> = {
   handle,
   failed(core, err) {
     core.host.logger.error({ session: core.id, err }, "message handling failed");
@@ -205,7 +209,7 @@ const names: Partial<Record<InboundMessage["kind"], string>> = {
 const describe = (msg: InboundMessage): string =>
   msg.kind === "unexpected" || msg.kind === "refused" ? `message type ${msg.type}` : (names[msg.kind] ?? msg.kind);
 
-function handle(core: Session, msg: InboundMessage): Promise<void> | void {
+function handle(core: SessionRecord, msg: InboundMessage): Promise<void> | void {
   if (msg.kind === "violation") return violation(core, msg.reason);
   if (msg.kind === "abort") return finish(core, 1000, "aborted by peer");
   const s = core.state;
@@ -246,7 +250,7 @@ function handle(core: Session, msg: InboundMessage): Promise<void> | void {
 
 // ---- handshake -----------------------------------------------------------------------------
 
-function onHello(core: Session, hello: Extract<InboundMessage, { kind: "hello" }>, deadline: NodeJS.Timeout): Promise<void> | void {
+function onHello(core: SessionRecord, hello: Extract<InboundMessage, { kind: "hello" }>, deadline: NodeJS.Timeout): Promise<void> | void {
   const { host } = core;
   const first = beginAuthentication(hello, core.id, core.connection.info, { realmNames: host.realms, uriCheck: host.uriCheck, auth: host.auth });
   if (!(first instanceof Promise)) return abort(core, first.reason, first.message);
@@ -254,7 +258,7 @@ function onHello(core: Session, hello: Extract<InboundMessage, { kind: "hello" }
   return first.then((outcome) => applyAuthOutcome(core, outcome));
 }
 
-function applyAuthOutcome(core: Session, outcome: AuthOutcome): void {
+function applyAuthOutcome(core: SessionRecord, outcome: AuthOutcome): void {
   const s = core.state;
   if (s.kind !== "authenticating") return;
   switch (outcome.kind) {
@@ -278,7 +282,7 @@ function applyAuthOutcome(core: Session, outcome: AuthOutcome): void {
   }
 }
 
-function challenge(core: Session, s: Extract<SessionState, { kind: "authenticating" }>, c: Challenge): void {
+function challenge(core: SessionRecord, s: Extract<SessionState, { kind: "authenticating" }>, c: Challenge): void {
   setState(core, { kind: "challenged", deadline: s.deadline, roles: s.roles, challenge: c });
   send(core, [MessageType.CHALLENGE, c.method, c.extra]);
 }
@@ -289,7 +293,7 @@ function challenge(core: Session, s: Extract<SessionState, { kind: "authenticati
  * memory (more so under tsx, whose esbuild renames each arrow stored in a property).
  */
 interface SessionPeer extends Peer {
-  readonly core: Session;
+  readonly core: SessionRecord;
 }
 
 const peerMethods = {
@@ -305,14 +309,14 @@ const peerMethods = {
 };
 
 interface SessionRouting extends RoutingContext {
-  readonly core: Session;
+  readonly core: SessionRecord;
 }
 
 function routingViolation(this: SessionRouting, reason: string): void {
   violation(this.core, reason);
 }
 
-function join(core: Session, w: Welcome, roles: WampDict): void {
+function join(core: SessionRecord, w: Welcome, roles: WampDict): void {
   const realm = core.host.realms.get(w.realm);
   if (realm === undefined) return abort(core, ErrorUri.noSuchRealm, `no realm '${w.realm}'`);
   const peer: SessionPeer = {

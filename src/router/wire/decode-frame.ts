@@ -16,8 +16,8 @@ export function isRefused(value: unknown): value is RefusedElement {
 const refused = (problem: string): RefusedElement => ({ [refusedBrand]: true, problem });
 
 export type DecodedFrame =
-  /** The message's elements; a refused one is a RefusedElement. */
-  | { readonly kind: "message"; readonly elements: readonly unknown[] }
+  /** The message's elements; when `refusals` is set, some are RefusedElements. */
+  | { readonly kind: "message"; readonly elements: readonly unknown[]; readonly refusals: boolean }
   /** The frame cannot be read as a list at all: a protocol violation. */
   | { readonly kind: "malformed"; readonly reason: string };
 
@@ -41,7 +41,7 @@ export function decodeFrame(serializer: Serializer, frame: Buffer, maxDepth: num
     return decodeElements(serializer, frame, layout.elements);
   }
   if (!Array.isArray(value)) return { kind: "malformed", reason: "a WAMP message must be a list" };
-  return { kind: "message", elements: value };
+  return { kind: "message", elements: value, refusals: false };
 }
 
 function decodeElements(serializer: Serializer, frame: Buffer, layout: readonly ElementLayout[]): DecodedFrame {
@@ -53,5 +53,5 @@ function decodeElements(serializer: Serializer, frame: Buffer, layout: readonly 
       return refused(reasonOf(err));
     }
   });
-  return { kind: "message", elements };
+  return { kind: "message", elements, refusals: true };
 }

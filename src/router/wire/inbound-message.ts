@@ -27,12 +27,27 @@ export type InboundMessage =
   | { readonly kind: "unexpected"; readonly type: number }
   | { readonly kind: "violation"; readonly reason: string };
 
-type Check = "id" | "dict" | "string" | "any" | "list?" | "dict?" | "roles" | "invocation";
+/** What an element must be: a WAMP id, a dict, a string, anything, optional list/dict, HELLO details, 68. */
+const enum Check {
+  Id,
+  Dict,
+  String,
+  Any,
+  OptionalList,
+  OptionalDict,
+  Roles,
+  Invocation,
+}
+
+interface Field {
+  readonly name: string;
+  readonly check: Check;
+}
 
 interface Shape {
   readonly name: string;
-  /** Elements after the type code; `?` ones may be left off the end. */
-  readonly fields: readonly (readonly [name: string, check: Check])[];
+  /** Elements after the type code; optional ones may be left off the end. */
+  readonly fields: readonly Field[];
   /** How many elements after the type code must be present. */
   readonly required: number;
   /** Index of the request id within the message, for requests. */
@@ -40,50 +55,62 @@ interface Shape {
   readonly usage: string;
 }
 
-const shape = (name: string, code: number, fields: Shape["fields"], requestIdAt?: number, usage?: string): Shape => ({
+const optional = (check: Check): boolean => check === Check.OptionalList || check === Check.OptionalDict;
+
+const shape = (name: string, code: number, fields: readonly (readonly [string, Check])[], requestIdAt?: number, usage?: string): Shape => ({
   name,
-  fields,
-  required: fields.filter(([, c]) => !c.endsWith("?")).length,
+  fields: fields.map(([n, check]) => ({ name: n, check })),
+  required: fields.filter(([, c]) => !optional(c)).length,
   ...(requestIdAt !== undefined ? { requestIdAt } : {}),
-  usage: usage ?? `${name} must be [${[code, ...fields.map(([n, c]) => (c.endsWith("?") ? `${n}?` : n))].join(", ")}]`,
+  usage: usage ?? `${name} must be [${[code, ...fields.map(([n, c]) => (optional(c) ? `${n}?` : n))].join(", ")}]`,
 });
 
-const payload = [["args", "list?"], ["kwargs", "dict?"]] as const;
-const shapes = new Map<number, Shape>([
-  [MessageType.HELLO, shape("HELLO", 1, [["realm", "string"], ["details", "roles"]], undefined, "HELLO must be [1, realm, details] with details.roles")],
-  [MessageType.AUTHENTICATE, shape("AUTHENTICATE", 5, [["signature", "string"], ["extra", "dict"]])],
-  [MessageType.GOODBYE, shape("GOODBYE", 6, [["details", "dict"], ["reason", "string"]])],
-  [MessageType.PUBLISH, shape("PUBLISH", 16, [["request", "id"], ["options", "dict"], ["topic", "any"], ...payload], 1)],
-  [MessageType.SUBSCRIBE, shape("SUBSCRIBE", 32, [["request", "id"], ["options", "dict"], ["topic", "any"]], 1)],
-  [MessageType.UNSUBSCRIBE, shape("UNSUBSCRIBE", 34, [["request", "id"], ["subscription", "id"]], 1)],
-  [MessageType.CALL, shape("CALL", 48, [["request", "id"], ["options", "dict"], ["procedure", "any"], ...payload], 1)],
-  [MessageType.CANCEL, shape("CANCEL", 49, [["request", "id"], ["options", "dict"]], 1)],
-  [MessageType.REGISTER, shape("REGISTER", 64, [["request", "id"], ["options", "dict"], ["procedure", "any"]], 1)],
-  [MessageType.UNREGISTER, shape("UNREGISTER", 66, [["request", "id"], ["registration", "id"]], 1)],
-  [MessageType.YIELD, shape("YIELD", 70, [["request", "id"], ["options", "dict"], ...payload], 1)],
+const payload = [["args", Check.OptionalList], ["kwargs", Check.OptionalDict]] as const;
+/** Indexed by message type code (an array: the lookup runs for every message). */
+const shapes: (Shape | undefined)[] = [];
+for (const [code, s] of [
+  [MessageType.HELLO, shape("HELLO", 1, [["realm", Check.String], ["details", Check.Roles]], undefined, "HELLO must be [1, realm, details] with details.roles")],
+  [MessageType.AUTHENTICATE, shape("AUTHENTICATE", 5, [["signature", Check.String], ["extra", Check.Dict]])],
+  [MessageType.GOODBYE, shape("GOODBYE", 6, [["details", Check.Dict], ["reason", Check.String]])],
+  [MessageType.PUBLISH, shape("PUBLISH", 16, [["request", Check.Id], ["options", Check.Dict], ["topic", Check.Any], ...payload], 1)],
+  [MessageType.SUBSCRIBE, shape("SUBSCRIBE", 32, [["request", Check.Id], ["options", Check.Dict], ["topic", Check.Any]], 1)],
+  [MessageType.UNSUBSCRIBE, shape("UNSUBSCRIBE", 34, [["request", Check.Id], ["subscription", Check.Id]], 1)],
+  [MessageType.CALL, shape("CALL", 48, [["request", Check.Id], ["options", Check.Dict], ["procedure", Check.Any], ...payload], 1)],
+  [MessageType.CANCEL, shape("CANCEL", 49, [["request", Check.Id], ["options", Check.Dict]], 1)],
+  [MessageType.REGISTER, shape("REGISTER", 64, [["request", Check.Id], ["options", Check.Dict], ["procedure", Check.Any]], 1)],
+  [MessageType.UNREGISTER, shape("UNREGISTER", 66, [["request", Check.Id], ["registration", Check.Id]], 1)],
+  [MessageType.YIELD, shape("YIELD", 70, [["request", Check.Id], ["options", Check.Dict], ...payload], 1)],
   [
     MessageType.ERROR,
-    shape("ERROR", 8, [["type", "invocation"], ["request", "id"], ["details", "dict"], ["error", "string"], ...payload], 2, "ERROR from a client must answer an INVOCATION: [8, 68, request, details, error, args?, kwargs?]"),
+    shape(
+      "ERROR",
+      8,
+      [["type", Check.Invocation], ["request", Check.Id], ["details", Check.Dict], ["error", Check.String], ...payload],
+      2,
+      "ERROR from a client must answer an INVOCATION: [8, 68, request, details, error, args?, kwargs?]",
+    ),
   ],
-]);
+] as const) {
+  shapes[code] = s;
+}
 
 function passes(value: unknown, check: Check): boolean {
   switch (check) {
-    case "id":
+    case Check.Id:
       return isId(value);
-    case "dict":
+    case Check.Dict:
       return isDict(value);
-    case "string":
+    case Check.String:
       return isString(value);
-    case "any":
+    case Check.Any:
       return true;
-    case "list?":
+    case Check.OptionalList:
       return value === undefined || Array.isArray(value);
-    case "dict?":
+    case Check.OptionalDict:
       return value === undefined || isDict(value);
-    case "roles":
+    case Check.Roles:
       return isDict(value) && isDict(value.roles);
-    case "invocation":
+    case Check.Invocation:
       return value === MessageType.INVOCATION;
     default: {
       const never: never = check;
@@ -92,21 +119,22 @@ function passes(value: unknown, check: Check): boolean {
   }
 }
 
-export function readInbound(m: readonly unknown[]): InboundMessage {
+/** `refusals`: some elements may be RefusedElements (see decode-frame.ts). */
+export function readInbound(m: readonly unknown[], refusals: boolean): InboundMessage {
   const type = m[0];
   if (typeof type !== "number") return { kind: "violation", reason: "a WAMP message must be a non-empty list starting with a message type" };
   if (type === MessageType.ABORT) return { kind: "abort" };
-  const s = shapes.get(type);
+  const s = Number.isInteger(type) && type >= 0 && type < shapes.length ? shapes[type] : undefined;
   if (s === undefined) return { kind: "unexpected", type };
   if (m.length < 1 + s.required || m.length > 1 + s.fields.length) return { kind: "violation", reason: s.usage };
   let refusal: { field: string; problem: string } | undefined;
   for (let i = 0; i < s.fields.length; i++) {
-    const [name, check] = s.fields[i]!;
+    const field = s.fields[i]!;
     const value = m[i + 1];
-    if (isRefused(value)) {
-      if (i + 1 === s.requestIdAt || check === "invocation") return { kind: "violation", reason: `${s.name} ${name} cannot be read: ${value.problem}` };
-      refusal ??= { field: name, problem: value.problem };
-    } else if (!passes(value, check)) {
+    if (refusals && isRefused(value)) {
+      if (i + 1 === s.requestIdAt || field.check === Check.Invocation) return { kind: "violation", reason: `${s.name} ${field.name} cannot be read: ${value.problem}` };
+      refusal ??= { field: field.name, problem: value.problem };
+    } else if (!passes(value, field.check)) {
       return { kind: "violation", reason: s.usage };
     }
   }
