@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { join } from "node:path";
 import { pino } from "pino";
 import { startComponent } from "./api/component.js";
+import { toWampError } from "./api/wamp-errors.js";
 import { createAuthorizer } from "./api/authorize.js";
 import { ensurePrincipalsFile } from "./api/demo-principals.js";
 import { createPrincipalAuthenticator } from "./api/principal-authenticator.js";
@@ -19,7 +20,7 @@ import { AppError } from "./errors.js";
 import { copyInputsToStore, createEvaluator, loadDeploymentTypes, type DeploymentType } from "./eval/index.js";
 import { createServiceMetrics } from "./metrics.js";
 import { createRioClient } from "./rio/index.js";
-import { createRouter, loadPrincipalsFile, type Router } from "./router/index.js";
+import { createRouter, loadPrincipalsFile, type LocalSession, type Router } from "./router/index.js";
 import { createDeploymentService } from "./service/index.js";
 import { createRunner } from "./runner/runner.js";
 import { createLocalScheduler, runSchedulerCommand, type LocalScheduler } from "./scheduler/index.js";
@@ -141,7 +142,8 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   }
 
   let router: Router | null = null;
-  let wamp: { url: string; authid: string; ticket: string };
+  let wamp: { url: string; authid?: string; ticket?: string };
+  let localSession: LocalSession | null = null;
   const listening = new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.listen.port, config.listen.host, () => resolve());
@@ -158,6 +160,11 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
       ...(config.allowAnonymous ? { anonymous: { role: "anonymous" } } : {}),
       // Clients wait in their handshake until the API below has registered: none sees no_such_procedure.
       holdUntilAdmitted: true,
+      // A call whose payload the router refuses (nested too deep, say) fails as the contract says.
+      callPayloadError: (problem) => {
+        const e = toWampError(problem);
+        return { uri: e.uri, args: e.args, kwargs: { ...e.kwargs } };
+      },
       logger,
     });
     router.attach(http, { path: config.wsPath });
@@ -165,8 +172,9 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     await listening;
     const addr = http.address();
     const port = typeof addr === "object" && addr ? addr.port : config.listen.port;
-    const cred = router.issueTrustedTicket("fediversity-deploy");
-    wamp = { url: `ws://${hostForUrl(config.listen.host)}:${port}${config.wsPath}`, authid: cred.authid, ticket: cred.ticket };
+    // The API joins in-process: no connection, no credential, and it can be interrupted.
+    localSession = router.openLocalSession({ realm: config.realm, authid: "fediversity-deploy" });
+    wamp = { url: `ws://${hostForUrl(config.listen.host)}:${port}${config.wsPath}` };
     if (demo.created) printDemo(wamp.url, config, demo.principals ?? []);
   } else {
     await listening;
@@ -177,6 +185,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   const embedded = router;
   const component = startComponent({
     ...wamp,
+    ...(localSession ? { localSession } : {}),
     realm: config.realm,
     service,
     limits: { maxConfigurationBytes: config.limits.maxConfigurationBytes },

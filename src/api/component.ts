@@ -1,13 +1,14 @@
 /**
- * The service as a WAMP component: one autobahn-js connection (to the embedded router over
- * loopback, or to an external router such as Crossbar.io) that registers the API, optionally the
- * dynamic authenticator and authorizer, and publishes every committed event. It reconnects for ever
- * and registers again after each reconnect, so a router restart costs a short gap that clients
- * close by replaying `deployment.events`.
+ * The service as a WAMP component: it registers the API, optionally the dynamic authenticator and
+ * authorizer, and publishes every committed event. On the embedded router it uses the router's
+ * in-process session; on an external router such as Crossbar.io, one autobahn-js connection that
+ * reconnects for ever and registers again after each reconnect, so a router restart costs a short
+ * gap that clients close by replaying `deployment.events`.
  */
 import autobahn from "autobahn";
 import { AppError } from "../errors.js";
 import type { Logger } from "pino";
+import type { LocalSession } from "../router/index.js";
 import type { CommitFeed, DeploymentService } from "../service/port.js";
 import { createEventPublisher, type EventPublisher } from "./publisher.js";
 import type { FollowGauge, ProcedureLimits } from "./procedures.js";
@@ -17,8 +18,14 @@ import type { SessionLookup } from "./caller.js";
 export interface ComponentOptions {
   readonly url: string;
   readonly realm: string;
-  readonly authid: string;
-  readonly ticket: string;
+  /** Ticket credentials for the connection to `url`; not used with `localSession`. */
+  readonly authid?: string;
+  readonly ticket?: string;
+  /**
+   * The embedded router's in-process session (Router.openLocalSession): used instead of a
+   * connection to `url`. It honours call canceling, so the router passes it progressive calls.
+   */
+  readonly localSession?: LocalSession;
   /** The procedures to register, and the commits whose events and log lines are published. */
   readonly service: DeploymentService & CommitFeed;
   /** The configured limits the procedures enforce (default: core's). */
@@ -72,13 +79,57 @@ export function startComponent(options: ComponentOptions): Component {
     markReady = resolve;
   });
 
+  const registerAll = async (session: autobahn.Session): Promise<void> => {
+    api = await registerApi(session, options.service, {
+      ...options.limits,
+      ...(options.follows ? { follows: options.follows } : {}),
+      ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
+      logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
+    });
+    if (options.authorizerUri) {
+      await registerAuthorizer(session, options.authorizerUri, { allowBareTenantPrefix: options.allowBareTenantPrefix ?? false });
+    }
+    if (options.authenticator) {
+      await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
+    }
+    publisher = localPublisher ?? createEventPublisher(session, { onError: onPublishError });
+    log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
+  };
+
+  // Published only after commit, and before the next one: the listener runs synchronously after each
+  // commit and publishCommit sends everything before it returns (see publisher.ts).
+  const stopPublishing = options.service.onCommit((batch) => {
+    if (!publisher) return;
+    publisher.publishCommit(batch);
+    if (batch.events.length > 0) options.onPublished?.(batch.events.length);
+  });
+
+  const inProcess = options.localSession;
+  if (inProcess) {
+    // The in-process session has the part of autobahn's Session the API uses (see LocalSession).
+    const registered = registerAll(inProcess as unknown as autobahn.Session);
+    return {
+      ready: registered,
+      async close() {
+        stopPublishing();
+        await api?.close().catch(() => undefined);
+        inProcess.close();
+      },
+    };
+  }
+
+  if (options.authid === undefined || options.ticket === undefined) {
+    throw new AppError("invalid_argument", "a component connecting to a router needs an authid and a ticket");
+  }
+  const { authid, ticket } = options;
+
   const connection = new autobahn.Connection({
     url: options.url,
     realm: options.realm,
     authmethods: ["ticket"],
-    authid: options.authid,
+    authid,
     onchallenge: (_session, method) => {
-      if (method === "ticket") return options.ticket;
+      if (method === "ticket") return ticket;
       throw new AppError("not_authorized", `the router asks for authentication method ${method}; only ticket is configured`);
     },
     max_retries: -1,
@@ -97,20 +148,7 @@ export function startComponent(options: ComponentOptions): Component {
     reopenDelayMs = 200;
     void (async () => {
       try {
-        api = await registerApi(session, options.service, {
-          ...options.limits,
-          ...(options.follows ? { follows: options.follows } : {}),
-          ...(options.lookupSession ? { lookupSession: options.lookupSession } : {}),
-          logger: { warn: (obj, msg) => log.warn(obj, msg), error: (obj, msg) => log.error(obj, msg) },
-        });
-        if (options.authorizerUri) {
-          await registerAuthorizer(session, options.authorizerUri, { allowBareTenantPrefix: options.allowBareTenantPrefix ?? false });
-        }
-        if (options.authenticator) {
-          await session.register(options.authenticator.uri, (args?: unknown[]) => options.authenticator?.authenticate(args ?? []));
-        }
-        publisher = localPublisher ?? createEventPublisher(session, { onError: onPublishError });
-        log.info({ url: options.url, procedures: api.registrations.size }, "API registered");
+        await registerAll(session);
         markReady();
       } catch (err) {
         log.error({ err: String(err) }, "registering the API failed; reconnecting");
@@ -145,14 +183,6 @@ export function startComponent(options: ComponentOptions): Component {
     return false;
   };
   connection.open();
-
-  // Published only after commit, and before the next one: the listener runs synchronously after each
-  // commit and publishCommit sends everything before it returns (see publisher.ts).
-  const stopPublishing = options.service.onCommit((batch) => {
-    if (!publisher) return;
-    publisher.publishCommit(batch);
-    if (batch.events.length > 0) options.onPublished?.(batch.events.length);
-  });
 
   return {
     ready,

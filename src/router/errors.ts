@@ -17,22 +17,39 @@ export const ErrorUri = {
   noSuchSession: "wamp.error.no_such_session",
   canceled: "wamp.error.canceled",
   timeout: "wamp.error.timeout",
+  runtimeError: "wamp.error.runtime_error",
   closeRealm: "wamp.close.close_realm",
   goodbyeAndOut: "wamp.close.goodbye_and_out",
   systemShutdown: "wamp.close.system_shutdown",
 } as const;
 
 /**
- * A WAMP-level error: URI plus optional args/kwargs, as received in an ERROR message or thrown by
- * an in-process authenticator/authorizer/meta procedure.
+ * A WAMP error reply as data: what an ERROR message carries after its request. The router never
+ * throws these; it sends them, or hands them back as a procedure outcome.
  */
-export class WampError extends Error {
-  override readonly name = "WampError";
-  constructor(
-    readonly uri: string,
-    readonly args: WampList = [],
-    readonly kwargs: WampDict = {},
-  ) {
-    super(typeof args[0] === "string" ? `${uri}: ${args[0]}` : uri);
-  }
+export interface WampErrorReply {
+  readonly uri: string;
+  readonly args?: WampList;
+  readonly kwargs?: WampDict;
+}
+
+/** What a procedure call made by or through the router came to. */
+export type ProcedureOutcome =
+  | { readonly kind: "result"; readonly args: WampList; readonly kwargs: WampDict }
+  | { readonly kind: "error"; readonly error: WampErrorReply };
+
+/**
+ * The WAMP error a thrown value carries, if any: autobahn's `Error` (and Python's
+ * `ApplicationError`, which Crossbar's hooks raise) hold the URI in `error`. This is how an
+ * in-process hook written for Crossbar denies with its own URI.
+ */
+export function carriedWampError(thrown: unknown): WampErrorReply | undefined {
+  if (typeof thrown !== "object" || thrown === null) return undefined;
+  const { error, args, kwargs } = thrown as { error?: unknown; args?: unknown; kwargs?: unknown };
+  if (typeof error !== "string" || error === "") return undefined;
+  return {
+    uri: error,
+    ...(Array.isArray(args) ? { args } : {}),
+    ...(typeof kwargs === "object" && kwargs !== null && !Array.isArray(kwargs) ? { kwargs: kwargs as WampDict } : {}),
+  };
 }

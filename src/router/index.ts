@@ -1,16 +1,25 @@
 /**
  * Embedded WAMP v2 router (basic + parts of the advanced profile) with Crossbar-shaped
- * authentication and authorization. Its scope: docs/architecture.md, "The router's scope".
+ * authentication and authorization. docs/wamp-router.md describes its scope and choices.
  */
-export { createRouter, type AuthorizersByRole, type AuthorizerSpec, type ListenOptions, type Router, type RouterOptions, type TrustedCredential } from "./router.js";
-export { ErrorUri, WampError } from "./errors.js";
+export {
+  createRouter,
+  type AuthorizersByRole,
+  type AuthorizerSpec,
+  type ListenOptions,
+  type Router,
+  type RouterOptions,
+  type TrustedCredential,
+} from "./router.js";
+export { ErrorUri, type WampErrorReply } from "./errors.js";
+export type { LocalEndpoint, LocalEventHandler, LocalInvocationDetails, LocalRegistration, LocalSession, LocalSubscription } from "./session/local-session.js";
 export {
   createStaticAuthorizer,
   fediversityAuthorizationRules,
   type AuthorizationRule,
   type FediversityRulesOptions,
 } from "./auth/static-authorizer.js";
-export { loadPrincipalsFile, parsePrincipals, PrincipalsError } from "./auth/principals.js";
+export { loadPrincipalsFile, parsePrincipals } from "./auth/principals.js";
 export { deriveCraKey, craSignature } from "./auth/credentials.js";
 export type {
   Action,

@@ -38,8 +38,9 @@ export function isDict(value: unknown): value is WampDict {
   return proto === Object.prototype || proto === null;
 }
 
+/** WAMP ids (session, request, registration, ...) lie in [1, 2^53]; 0 is never one. */
 export function isId(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_ID;
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_ID;
 }
 
 export function isString(value: unknown): value is string {
@@ -55,22 +56,6 @@ export function payloadTail(args: WampList | undefined, kwargs: WampDict | undef
   if (hasKw) return [args ?? [], kwargs];
   if (args !== undefined && args.length > 0) return [args];
   return [];
-}
-
-/**
- * Reads the optional payload at `index` of a message: returns undefined values when absent,
- * `false` when present but of the wrong type (a protocol violation).
- */
-export function readPayload(
-  msg: readonly unknown[],
-  index: number,
-): { args: WampList | undefined; kwargs: WampDict | undefined } | false {
-  if (msg.length > index + 2) return false;
-  const args = msg[index];
-  const kwargs = msg[index + 1];
-  if (args !== undefined && !Array.isArray(args)) return false;
-  if (kwargs !== undefined && !isDict(kwargs)) return false;
-  return { args, kwargs };
 }
 
 export function errorMessage(

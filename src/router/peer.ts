@@ -21,8 +21,8 @@ export interface TransportInfo {
 }
 
 /**
- * One side of the router's conversation: a WebSocket session or the router's internal session.
- * The dealer and broker only talk to peers through this interface.
+ * One joined session as the realm sees it: a WebSocket client, the router's in-process session,
+ * or a one-shot caller of the router's own. The dealer and broker only talk to peers through this.
  */
 export interface Peer extends PeerIdentity {
   readonly transport: TransportInfo;
@@ -32,30 +32,33 @@ export interface Peer extends PeerIdentity {
   send(message: unknown[]): boolean;
   /** Sends a message shared by many receivers, encoded at most once per serializer. */
   sendShared(message: SharedMessage): void;
-  /** Next request id for router-originated requests (INVOCATION). */
-  nextRequestId(): number;
   isOpen(): boolean;
 }
 
 /** A message sent to many peers (an EVENT): encoded lazily, once per serializer, to bytes. */
-export class SharedMessage {
-  private json: Buffer | undefined;
-  private readonly others = new Map<Serializer, Buffer>();
+export interface SharedMessage {
+  readonly message: unknown[];
+  json: Buffer | undefined;
+  others: Map<Serializer, Buffer> | undefined;
+}
 
-  constructor(readonly message: unknown[]) {}
+export function sharedMessage(message: unknown[]): SharedMessage {
+  return { message, json: undefined, others: undefined };
+}
 
-  encodedFor(serializer: Serializer): Buffer {
-    if (serializer.name === "json") {
-      this.json ??= asBytes(serializer.encode(this.message));
-      return this.json;
-    }
-    let frame = this.others.get(serializer);
-    if (frame === undefined) {
-      frame = asBytes(serializer.encode(this.message));
-      this.others.set(serializer, frame);
-    }
-    return frame;
+/** The shared message's frame for `serializer`; throws when it cannot be encoded. */
+export function encodeShared(shared: SharedMessage, serializer: Serializer): Buffer {
+  if (serializer.name === "json") {
+    shared.json ??= asBytes(serializer.encode(shared.message));
+    return shared.json;
   }
+  shared.others ??= new Map();
+  let frame = shared.others.get(serializer);
+  if (frame === undefined) {
+    frame = asBytes(serializer.encode(shared.message));
+    shared.others.set(serializer, frame);
+  }
+  return frame;
 }
 
 // Text is turned into UTF-8 here once, not once per receiving connection.

@@ -2,16 +2,20 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino, { type Logger } from "pino";
+import { AppError } from "../errors.js";
 import type { AuthConfig } from "./auth/authenticate.js";
 import type { RoleAuthorizer } from "./auth/authorize.js";
 import { loadPrincipalsFile, parsePrincipals } from "./auth/principals.js";
 import { createStaticAuthorizer, type AuthorizationRule } from "./auth/static-authorizer.js";
 import type { AuthenticatorFn, AuthMethod, AuthorizerFn, ProcedureRef, StaticPrincipal } from "./auth/types.js";
+import { ErrorUri, type WampErrorReply } from "./errors.js";
 import { randomId, type UriCheck } from "./ids.js";
 import { sessionDetails } from "./peer.js";
-import { Realm } from "./realm.js";
+import { createRealm, type Realm } from "./realm/realm.js";
+import { maxNestingLimit, minNestingLimit } from "./serializers/layout.js";
 import { allSerializers, serializersNamed, type SerializerName } from "./serializers/index.js";
-import type { SessionHost } from "./session.js";
+import { openLocalSession, type LocalSession } from "./session/local-session.js";
+import { sessionRole, shutdownSession, type SessionHost } from "./session/session.js";
 import { createWebSocketEndpoint } from "./transport.js";
 import type { PrefixMode } from "./uri-table.js";
 
@@ -49,8 +53,25 @@ export interface RouterOptions {
   /** `string` (WAMP spec, default) or `segment` (prefixes match whole URI components only). */
   readonly prefixMatching?: PrefixMode;
   readonly uriCheck?: UriCheck;
-  /** Timeout for calls without a `timeout` option; default 0 = none. */
+  /**
+   * Timeout for calls without a `timeout` option; default 0 = none. With progressive results it
+   * runs between results: each one restarts it.
+   */
   readonly callTimeoutMs?: number;
+  /**
+   * How deep lists and dicts may nest in any element of a message (a list or dict element is
+   * level 1); default 64, from 8 (HELLO's details.roles.<role>.features take 4) to 1000. Checked on the frame's bytes before anything is decoded:
+   * a deeper CALL fails with `callPayloadError`, other requests with `wamp.error.invalid_argument`.
+   */
+  readonly maxNestingDepth?: number;
+  /**
+   * The ERROR a caller gets when the router refuses its CALL's payload (nested too deep, a dict key
+   * that is not a string or is `__proto__`, a value the decoder rejects, arguments its callee's
+   * serializer cannot carry). `problem` is an AppError `invalid_argument` whose message names the
+   * element and the limit, with `details: [{ path, message }]`. Default: `wamp.error.invalid_argument`
+   * with the message as the only argument.
+   */
+  readonly callPayloadError?: (problem: AppError) => WampErrorReply;
   /** Default 4 MiB. */
   readonly maxMessageBytes?: number;
   /** Default 16 MiB. */
@@ -108,12 +129,26 @@ export interface Router {
    * Subscribers were authorized when they subscribed; no publisher is disclosed.
    */
   publishLocal(realm: string, topic: string, args: readonly unknown[], kwargs?: Record<string, unknown>): void;
+  /**
+   * A session of role `trusted` inside this process (default realm: the first one): registers,
+   * subscribes and publishes without encoding, and as a callee honours call canceling. For the
+   * service that embeds the router, instead of a WebSocket connection over loopback.
+   */
+  openLocalSession(options?: { readonly realm?: string; readonly authid?: string }): LocalSession;
   /** GOODBYE to every session (wamp.close.system_shutdown), then closes the own server if any. */
   close(): Promise<void>;
 }
 
+const defaultCallPayloadError = (problem: AppError): WampErrorReply => ({ uri: ErrorUri.invalidArgument, args: [problem.message] });
+
 export function createRouter(options: RouterOptions = {}): Router {
   const logger = options.logger ?? pino({ level: "silent" });
+  const maxNestingDepth = options.maxNestingDepth ?? 64;
+  if (!Number.isInteger(maxNestingDepth) || maxNestingDepth < minNestingLimit || maxNestingDepth > maxNestingLimit) {
+    const range = `an integer from ${minNestingLimit} to ${maxNestingLimit}`;
+    throw new AppError("invalid_argument", `maxNestingDepth must be ${range}`, [{ path: "maxNestingDepth", message: `${String(maxNestingDepth)} is not ${range}` }]);
+  }
+  const callPayloadError = options.callPayloadError ?? defaultCallPayloadError;
   const prefixMode = options.prefixMatching ?? "string";
   const principals =
     typeof options.principals === "string" ? loadPrincipalsFile(options.principals) : parsePrincipals(options.principals ?? []);
@@ -123,7 +158,10 @@ export function createRouter(options: RouterOptions = {}): Router {
 
   const realms = new Map<string, Realm>();
   for (const name of options.realms ?? ["fediversity"]) {
-    realms.set(name, new Realm({ name, prefixMode, defaultCallTimeoutMs: options.callTimeoutMs ?? 0, authorizerFor, internalCallTimeoutMs: authCallTimeoutMs }));
+    realms.set(
+      name,
+      createRealm({ name, prefixMode, defaultCallTimeoutMs: options.callTimeoutMs ?? 0, authorizerFor, internalCallTimeoutMs: authCallTimeoutMs, callPayloadError }),
+    );
   }
 
   const authConfig: AuthConfig = {
@@ -133,6 +171,8 @@ export function createRouter(options: RouterOptions = {}): Router {
     authenticator: options.authenticator,
     trustedTickets,
   };
+  const uriCheck = options.uriCheck ?? "loose";
+  const localSessions = new Set<LocalSession>();
   let admitted = options.holdUntilAdmitted !== true;
   const held: (() => void)[] = [];
   const host: SessionHost = {
@@ -141,16 +181,18 @@ export function createRouter(options: RouterOptions = {}): Router {
       if (admitted) join();
       else held.push(join);
     },
-    uriCheck: options.uriCheck ?? "loose",
+    uriCheck,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 20_000,
+    maxNestingDepth,
+    callPayloadError,
     logger,
     newSessionId: randomId,
     auth: {
       config: authConfig,
       async callProcedure(realmName, procedure, args) {
         const realm = realms.get(realmName);
-        if (realm === undefined) throw new Error(`authenticator realm '${realmName}' does not exist`);
-        return (await realm.dealer.callInternal(procedure, args, {}, authCallTimeoutMs)).args[0];
+        if (realm === undefined) return { kind: "error", error: { uri: ErrorUri.noSuchRealm, args: [`authenticator realm '${realmName}' does not exist`] } };
+        return realm.dealer.callInternal(procedure, args, {}, authCallTimeoutMs);
       },
     },
   };
@@ -166,6 +208,11 @@ export function createRouter(options: RouterOptions = {}): Router {
     logger,
   );
   const ownServers: Server[] = [];
+  const realmNamed = (name: string): Realm => {
+    const realm = realms.get(name);
+    if (realm === undefined) throw new AppError("not_found", `no realm '${name}'`);
+    return realm;
+  };
 
   const attach: Router["attach"] = (server, attachOptions) => {
     const path = attachOptions?.path ?? "/ws";
@@ -206,7 +253,7 @@ export function createRouter(options: RouterOptions = {}): Router {
     },
     dismissClients() {
       admitted = false;
-      for (const session of endpoint.sessions) if (session.authrole !== "trusted") session.shutdown();
+      for (const session of endpoint.sessions) if (sessionRole(session) !== "trusted") shutdownSession(session);
     },
     clearAuthorizationCache() {
       for (const realm of realms.values()) realm.authorizer.clearCache();
@@ -219,9 +266,13 @@ export function createRouter(options: RouterOptions = {}): Router {
       return undefined;
     },
     publishLocal(realmName, topic, args, kwargs) {
-      const realm = realms.get(realmName);
-      if (!realm) throw new Error(`no such realm: ${realmName}`);
-      realm.broker.publish(undefined, { topic, options: {}, args: [...args], kwargs, disclose: false });
+      realmNamed(realmName).broker.publish(undefined, { topic, options: {}, args: [...args], kwargs, disclose: false });
+    },
+    openLocalSession(localOptions = {}) {
+      const realm = realmNamed(localOptions.realm ?? [...realms.keys()][0] ?? "");
+      const local = openLocalSession(realm, { session: randomId(), authid: localOptions.authid ?? "fediversity-service", uriCheck });
+      localSessions.add(local);
+      return local;
     },
     sessionCount(realmName) {
       if (realmName !== undefined) return realms.get(realmName)?.sessions.size ?? 0;
@@ -231,6 +282,8 @@ export function createRouter(options: RouterOptions = {}): Router {
     },
     async close() {
       trustedTickets.clear();
+      for (const local of localSessions) local.close();
+      localSessions.clear();
       await endpoint.close();
       await Promise.all(
         ownServers.map(

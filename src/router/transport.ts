@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocket, WebSocketServer } from "ws";
 import { serializerForProtocol, type Serializer } from "./serializers/index.js";
-import { WampSession, type SessionHost } from "./session.js";
+import { connectionClosed, createSession, receiveFrame, shutdownSession, type Session, type SessionHost } from "./session/session.js";
 
 export interface TransportOptions {
   /** Largest accepted incoming message; bigger ones close the connection with 1009. */
@@ -17,7 +17,7 @@ export interface TransportOptions {
 
 export interface WebSocketEndpoint {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-  readonly sessions: ReadonlySet<WampSession>;
+  readonly sessions: ReadonlySet<Session>;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export function frameHeader(length: number, opcode: number): Buffer {
 
 /** The WebSocket side of the router: subprotocol negotiation, limits, keepalive, backpressure. */
 export function createWebSocketEndpoint(host: SessionHost, options: TransportOptions, logger: Logger): WebSocketEndpoint {
-  const sessions = new Set<WampSession>();
+  const sessions = new Set<Session>();
   const alive = new WeakSet<WebSocket>();
   const wss = new WebSocketServer({
     noServer: true,
@@ -83,7 +83,7 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
       // Safe beside ws's own writes (pings, close): permessage-deflate is off, so ws never queues.
       remote.write(Buffer.concat(parts));
     };
-    const session: WampSession = new WampSession(
+    const session: Session = createSession(
       {
         serializer,
         info: { type: "websocket", protocol: ws.protocol, peer: `${family}:${remote.remoteAddress ?? "?"}:${remote.remotePort ?? 0}` },
@@ -91,10 +91,10 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
           if (ws.readyState !== WebSocket.OPEN) return;
           const payload = typeof frame === "string" ? Buffer.from(frame) : frame;
           if (ws.bufferedAmount + pendingBytes > options.maxBufferedBytes) {
-            logger.warn({ session: session.session, buffered: ws.bufferedAmount + pendingBytes }, "slow consumer disconnected");
+            logger.warn({ session: session.id, buffered: ws.bufferedAmount + pendingBytes }, "slow consumer disconnected");
             pending = [];
             pendingBytes = 0;
-            session.onClose();
+            connectionClosed(session);
             closeWs(1008, "slow consumer: send buffer limit exceeded");
             return;
           }
@@ -113,12 +113,12 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
       killTimer.unref();
     }
     sessions.add(session);
-    ws.on("message", (data: Buffer, isBinary: boolean) => session.onFrame(data, isBinary));
-    ws.on("error", (err) => logger.debug({ err, session: session.session }, "websocket error"));
+    ws.on("message", (data: Buffer, isBinary: boolean) => receiveFrame(session, data, isBinary));
+    ws.on("error", (err) => logger.debug({ err, session: session.id }, "websocket error"));
     ws.on("close", () => {
       if (killTimer !== undefined) clearTimeout(killTimer);
       sessions.delete(session);
-      session.onClose();
+      connectionClosed(session);
     });
   });
 
@@ -144,7 +144,7 @@ export function createWebSocketEndpoint(host: SessionHost, options: TransportOpt
     },
     async close() {
       if (pinger !== undefined) clearInterval(pinger);
-      for (const session of sessions) session.shutdown();
+      for (const session of sessions) shutdownSession(session);
       const deadline = Date.now() + 1500;
       while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       for (const ws of wss.clients) ws.terminate();

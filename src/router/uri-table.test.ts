@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { UriTable, prefixMatches, wildcardMatches } from "./uri-table.js";
+import { createUriTable, prefixMatches, wildcardMatches } from "./uri-table.js";
 
 describe("UriTable", () => {
   it("picks exact, then the longest prefix, then the most specific wildcard", () => {
-    const t = new UriTable<string>("string");
+    const t = createUriTable<string>("string");
     t.set("a.b.c", "exact", "exact");
     t.set("a", "prefix", "short");
     t.set("a.b", "prefix", "long");

@@ -13,78 +13,73 @@ interface WildcardEntry<T> {
 }
 
 /** Registrations or subscriptions keyed by (uri, match policy). */
-export class UriTable<T> {
-  private readonly exact = new Map<string, T>();
-  private readonly prefix = new Map<string, T>();
-  private readonly wildcard = new Map<string, WildcardEntry<T>>();
-
-  constructor(private readonly prefixMode: PrefixMode) {}
-
-  get(uri: string, match: MatchPolicy): T | undefined {
-    if (match === "exact") return this.exact.get(uri);
-    if (match === "prefix") return this.prefix.get(uri);
-    return this.wildcard.get(uri)?.value;
-  }
-
-  set(uri: string, match: MatchPolicy, value: T): void {
-    if (match === "exact") this.exact.set(uri, value);
-    else if (match === "prefix") this.prefix.set(uri, value);
-    else {
-      const parts = uri.split(".");
-      this.wildcard.set(uri, { parts, specificity: parts.filter((p) => p !== "").length, value });
-    }
-  }
-
-  delete(uri: string, match: MatchPolicy): void {
-    if (match === "exact") this.exact.delete(uri);
-    else if (match === "prefix") this.prefix.delete(uri);
-    else this.wildcard.delete(uri);
-  }
-
+export interface UriTable<T> {
+  get(uri: string, match: MatchPolicy): T | undefined;
+  set(uri: string, match: MatchPolicy, value: T): void;
+  delete(uri: string, match: MatchPolicy): void;
   /** The single best match: exact, then the longest prefix, then the most specific wildcard. */
-  best(uri: string): T | undefined {
-    const exact = this.exact.get(uri);
-    if (exact !== undefined) return exact;
-    let best: T | undefined;
-    let bestLength = -1;
-    for (const [prefix, value] of this.prefix) {
-      if (prefix.length > bestLength && this.prefixMatches(uri, prefix)) {
-        best = value;
-        bestLength = prefix.length;
-      }
-    }
-    if (best !== undefined) return best;
-    let bestSpecificity = -1;
-    if (this.wildcard.size === 0) return undefined;
-    const parts = uri.split(".");
-    for (const entry of this.wildcard.values()) {
-      if (entry.specificity > bestSpecificity && wildcardMatches(parts, entry.parts)) {
-        best = entry.value;
-        bestSpecificity = entry.specificity;
-      }
-    }
-    return best;
-  }
+  best(uri: string): T | undefined;
+  /** Every match (for the broker), appended to `out`. */
+  all(uri: string, out: T[]): T[];
+}
 
-  /** Every match (for the broker). */
-  all(uri: string, out: T[]): T[] {
-    const exact = this.exact.get(uri);
-    if (exact !== undefined) out.push(exact);
-    for (const [prefix, value] of this.prefix) if (this.prefixMatches(uri, prefix)) out.push(value);
-    if (this.wildcard.size > 0) {
+export function createUriTable<T>(prefixMode: PrefixMode): UriTable<T> {
+  const exact = new Map<string, T>();
+  const prefix = new Map<string, T>();
+  const wildcard = new Map<string, WildcardEntry<T>>();
+
+  return {
+    get(uri, match) {
+      if (match === "exact") return exact.get(uri);
+      if (match === "prefix") return prefix.get(uri);
+      return wildcard.get(uri)?.value;
+    },
+    set(uri, match, value) {
+      if (match === "exact") exact.set(uri, value);
+      else if (match === "prefix") prefix.set(uri, value);
+      else {
+        const parts = uri.split(".");
+        wildcard.set(uri, { parts, specificity: parts.filter((p) => p !== "").length, value });
+      }
+    },
+    delete(uri, match) {
+      if (match === "exact") exact.delete(uri);
+      else if (match === "prefix") prefix.delete(uri);
+      else wildcard.delete(uri);
+    },
+    best(uri) {
+      const hit = exact.get(uri);
+      if (hit !== undefined) return hit;
+      let best: T | undefined;
+      let bestLength = -1;
+      for (const [p, value] of prefix) {
+        if (p.length > bestLength && prefixMatches(uri, p, prefixMode)) {
+          best = value;
+          bestLength = p.length;
+        }
+      }
+      if (best !== undefined || wildcard.size === 0) return best;
+      let bestSpecificity = -1;
       const parts = uri.split(".");
-      for (const entry of this.wildcard.values()) if (wildcardMatches(parts, entry.parts)) out.push(entry.value);
-    }
-    return out;
-  }
-
-  values(): IterableIterator<T> {
-    return [...this.exact.values(), ...this.prefix.values(), ...[...this.wildcard.values()].map((e) => e.value)].values();
-  }
-
-  private prefixMatches(uri: string, prefix: string): boolean {
-    return prefixMatches(uri, prefix, this.prefixMode);
-  }
+      for (const entry of wildcard.values()) {
+        if (entry.specificity > bestSpecificity && wildcardMatches(parts, entry.parts)) {
+          best = entry.value;
+          bestSpecificity = entry.specificity;
+        }
+      }
+      return best;
+    },
+    all(uri, out) {
+      const hit = exact.get(uri);
+      if (hit !== undefined) out.push(hit);
+      for (const [p, value] of prefix) if (prefixMatches(uri, p, prefixMode)) out.push(value);
+      if (wildcard.size > 0) {
+        const parts = uri.split(".");
+        for (const entry of wildcard.values()) if (wildcardMatches(parts, entry.parts)) out.push(entry.value);
+      }
+      return out;
+    },
+  };
 }
 
 export function prefixMatches(uri: string, prefix: string, mode: PrefixMode): boolean {

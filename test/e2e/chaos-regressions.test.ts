@@ -114,32 +114,42 @@ async function attempt(serializer: SerializerName, kwargs: Record<string, unknow
 const withKey = (key: string, nested: boolean) =>
   JSON.parse(nested ? `{"salt":"${freshSalt()}","extra":{"${key}":{"salt":"inner"}}}` : `{"salt":"${freshSalt()}","${key}":{"salt":"inner"}}`) as Record<string, unknown>;
 
+/**
+ * The router refuses a `__proto__` map key anywhere in a CALL's payload, on every serializer, with the
+ * contract's invalid_argument for that call (docs/wamp-router.md): no decoder turns it into a
+ * prototype and no later code can drop or obey it.
+ */
+const protoRefused = {
+  error: "fediversity.error.invalid_argument",
+  kwargs: { code: "invalid_argument", message: expect.stringContaining("__proto__") },
+};
+
 describe("2. configuration keys named __proto__, constructor, prototype", () => {
   for (const key of ["__proto__", "constructor", "prototype"]) {
-    it(`json: a top-level "${key}" is refused with its path; nothing is stored`, async () => {
+    it(`json: a top-level "${key}" is refused${key === "__proto__" ? " by the router" : " with its path"}; nothing is stored`, async () => {
       const deployment = `keys_${key.replace(/_/g, "")}`;
       const failure = await attempt("json", { deployment, deployment_type: "e2e", configuration: withKey(key, false) });
-      expect(failure).toMatchObject({
-        error: "fediversity.error.invalid_argument",
-        kwargs: { code: "invalid_argument", details: [{ path: `configuration.${key}`, message: "is not allowed" }] },
-      });
+      expect(failure).toMatchObject(
+        key === "__proto__"
+          ? protoRefused
+          : { error: "fediversity.error.invalid_argument", kwargs: { code: "invalid_argument", details: [{ path: `configuration.${key}`, message: "is not allowed" }] } },
+      );
       expect(await acme.fail("fediversity.deployment.get", { deployment })).toMatchObject({ error: "fediversity.error.not_found" });
     });
 
-    it(`json: "${key}" as a keyword argument is refused as unknown`, async () => {
+    it(`json: "${key}" as a keyword argument is refused${key === "__proto__" ? " by the router" : " as unknown"}`, async () => {
       const kwargs = JSON.parse(`{"deployment":"keys","deployment_type":"e2e","configuration":{"salt":"x"},"${key}":{"tenant":"beta"}}`) as Record<string, unknown>;
-      expect(await attempt("json", kwargs)).toMatchObject({
-        error: "fediversity.error.invalid_argument",
-        kwargs: { details: [{ path: key, message: "unknown keyword argument" }] },
-      });
+      expect(await attempt("json", kwargs)).toMatchObject(
+        key === "__proto__" ? protoRefused : { error: "fediversity.error.invalid_argument", kwargs: { details: [{ path: key, message: "unknown keyword argument" }] } },
+      );
     });
   }
 
-  it("json: nested where the schema allows any object, the keys are kept in the config hash and the deployed generation", async () => {
+  it("json: nested where the schema allows any object, constructor and prototype keys are kept in the config hash and the deployed generation", async () => {
     const salt = freshSalt();
-    const text = `{"salt":"${salt}","extra":{"__proto__":{"salt":"inner"},"constructor":{"prototype":1},"prototype":[{"__proto__":2}]}}`;
+    const text = `{"salt":"${salt}","extra":{"constructor":{"prototype":1},"prototype":[{"constructor":2}]}}`;
     const r = await submit(acme, { deployment: "open", deployment_type: "e2e-open", configuration: JSON.parse(text) });
-    const plain = await submit(acme, { deployment: "open_plain", deployment_type: "e2e-open", configuration: { salt, extra: { constructor: { prototype: 1 }, prototype: [{}] } } });
+    const plain = await submit(acme, { deployment: "open_plain", deployment_type: "e2e-open", configuration: { salt, extra: { prototype: [{}] } } });
     expect(r.sync.config_hash).not.toBe(plain.sync.config_hash);
     expect(await waitForSync(acme, "open", r.sync.sync)).toBe("succeeded");
     const db = new Database(service.config.databasePath, { readonly: true });
@@ -148,10 +158,16 @@ describe("2. configuration keys named __proto__, constructor, prototype", () => 
         .prepare("SELECT g.config_hash, g.configuration FROM generations g JOIN deployments d ON d.id = g.deployment_id WHERE d.tenant = 'acme' AND d.name = 'open'")
         .get() as { config_hash: string; configuration: string };
       expect(gen.config_hash).toBe(r.sync.config_hash);
-      expect(gen.configuration).toBe(`{"extra":{"__proto__":{"salt":"inner"},"constructor":{"prototype":1},"prototype":[{"__proto__":2}]},"salt":"${salt}"}`);
+      expect(gen.configuration).toBe(`{"extra":{"constructor":{"prototype":1},"prototype":[{"constructor":2}]},"salt":"${salt}"}`);
     } finally {
       db.close();
     }
+  });
+
+  it("json: a nested \"__proto__\" is refused by the router; nothing is stored", async () => {
+    const outcome = await attempt("json", { deployment: "open_proto", deployment_type: "e2e-open", configuration: withKey("__proto__", true) });
+    expect(outcome).toMatchObject(protoRefused);
+    expect(await acme.fail("fediversity.deployment.get", { deployment: "open_proto" })).toMatchObject({ error: "fediversity.error.not_found" });
   });
 
   for (const serializer of ["msgpack", "cbor"] as const) {
@@ -165,18 +181,9 @@ describe("2. configuration keys named __proto__, constructor, prototype", () => 
     }
 
     for (const nested of [false, true]) {
-      // Known defect of the router's CBOR decoder, being fixed on the router branch (a per-call
-      // ERROR): it turns a map holding "__proto__" into a Map, which the router's JSON link to the
-      // API re-encodes as {}, so a nested key vanishes before the API sees it and the submit is
-      // accepted. `it.fails` keeps this visible: once the router fix is merged, make it `it`.
-      const routerDropsKey = serializer === "cbor" && nested;
-      (routerDropsKey ? it.fails : it)(`${serializer}: a ${nested ? "nested" : "top-level"} "__proto__" is never accepted without it; nothing is stored`, async () => {
-        // The router's decoders do not hand such a map to the API as an object (msgpack5 refuses it,
-        // cbor makes it a Map); whatever they deliver must be refused, never deployed without the key.
+      it(`${serializer}: a ${nested ? "nested" : "top-level"} "__proto__" is refused by the router for that call; nothing is stored`, async () => {
         const deployment = `bin_${serializer}_${nested ? "nested" : "top"}`;
-        const outcome = await attempt(serializer, { deployment, deployment_type: "e2e-open", configuration: withKey("__proto__", nested) });
-        expect(outcome).not.toBe("accepted");
-        if (typeof outcome === "object") expect(outcome.error).toMatch(/^(fediversity|wamp)\.error\./);
+        expect(await attempt(serializer, { deployment, deployment_type: "e2e-open", configuration: withKey("__proto__", nested) })).toMatchObject(protoRefused);
         expect(await acme.fail("fediversity.deployment.get", { deployment })).toMatchObject({ error: "fediversity.error.not_found" });
       });
     }

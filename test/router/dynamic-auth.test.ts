@@ -2,6 +2,7 @@
 // session (the panel's role), and as in-process functions.
 import autobahn from "autobahn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppError } from "../../src/errors.js";
 import type { Router } from "../../src/router/index.js";
 import { connectAb, serializerNames, startRouter, type AbClient } from "./helpers.js";
 
@@ -132,6 +133,30 @@ describe("in-process authenticator and authorizer functions", () => {
       await new Promise((r) => setTimeout(r, 100));
       expect(order).toEqual(["x", "1", "2"]);
       await Promise.all([c.close(), d.close()]);
+    } finally {
+      await router.close();
+    }
+  });
+});
+
+describe("in-process authenticator denials", () => {
+  it("aborts with the URI an error carries (autobahn's Error), not_authorized for AppError not_authorized, else authentication_failed", async () => {
+    const { router, url } = await startRouter({
+      authenticator: (_realm, authid) => {
+        if (authid === "carried") throw new autobahn.Error("com.x.denied", ["go away"]) as unknown as Error;
+        if (authid === "app") throw new AppError("not_authorized", "unknown principal");
+        throw new Error("authenticator crashed");
+      },
+    });
+    try {
+      const refusal = (authid: string) =>
+        connectAb(url, { serializer: "json", authmethods: ["ticket"], authid, onchallenge: () => "t" }).then(
+          () => undefined,
+          (err: { details: { reason: string; message: string } }) => ({ reason: err.details.reason, message: err.details.message }),
+        );
+      expect(await refusal("carried")).toEqual({ reason: "com.x.denied", message: "go away" });
+      expect(await refusal("app")).toEqual({ reason: "wamp.error.not_authorized", message: "unknown principal" });
+      expect(await refusal("other")).toEqual({ reason: "wamp.error.authentication_failed", message: "authenticator crashed" });
     } finally {
       await router.close();
     }

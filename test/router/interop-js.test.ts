@@ -89,22 +89,38 @@ describe.each(serializerNames)("autobahn-js over %s", (serializer) => {
     for (const r of regs) await b.session.unregister(r);
   });
 
-  it("streams progressive results when the caller asks", async () => {
-    const reg = await b.session.register(uri("progress"), (_args, _kwargs, details) => {
-      details?.progress?.([1], {});
-      details?.progress?.([2], { more: true });
+  it("streams progressive results from a callee that can be interrupted, only the final result from one that cannot", async () => {
+    type ProgressCall = { then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void };
+    const follow = async (procedure: string): Promise<{ final: unknown; progress: unknown[] }> => {
+      const progress: unknown[] = [];
+      const call = a.session.call(procedure, [], {}, { receive_progress: true }) as unknown as ProgressCall;
+      const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
+      return { final, progress };
+    };
+    // The router's in-process session announces call canceling, so it is offered progressive calls.
+    const local = router.openLocalSession();
+    const reg = await local.register(uri("progress"), (_args, _kwargs, details) => {
+      details.progress?.([1], {});
+      details.progress?.([2], { more: true });
       return "done";
     });
-    const progress: unknown[] = [];
-    const call = a.session.call(uri("progress"), [], {}, { receive_progress: true }) as unknown as {
-      then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void;
-    };
-    const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
-    expect(final).toBe("done");
-    expect(progress).toEqual([1, { args: [2], kwargs: { more: true } }]);
+    expect(await follow(uri("progress"))).toEqual({ final: "done", progress: [1, { args: [2], kwargs: { more: true } }] });
     // Without receive_progress the caller only gets the final result.
     expect(await a.session.call(uri("progress"))).toBe("done");
-    await b.session.unregister(reg);
+    await local.unregister(reg);
+    local.close();
+
+    // autobahn-js 22 announces progressive_call_results but not call_canceling: the spec counts such a
+    // callee as not supporting progressive results, so it gets no receive_progress and no progress function.
+    const offered: boolean[] = [];
+    const abReg = await b.session.register(uri("progress-ab"), (_args, _kwargs, details) => {
+      offered.push(typeof details?.progress === "function");
+      details?.progress?.([1], {});
+      return "done";
+    });
+    expect(await follow(uri("progress-ab"))).toEqual({ final: "done", progress: [] });
+    expect(offered).toEqual([false]);
+    await b.session.unregister(abReg);
   });
 
   it("discloses the caller only when asked", async () => {
@@ -118,6 +134,54 @@ describe.each(serializerNames)("autobahn-js over %s", (serializer) => {
     await a.session.call(uri("who"), [], {}, { disclose_me: true });
     expect(seen[0]).toEqual({ caller: undefined, authid: undefined, authrole: undefined });
     expect(seen[1]).toEqual({ caller: a.session.id, authid: a.details.authid, authrole: "user" });
+    await b.session.unregister(reg);
+  });
+
+  it("discloses the caller to a callee registered with disclose_caller, without disclose_me", async () => {
+    const seen: unknown[] = [];
+    const reg = await b.session.register(
+      uri("who-registered"),
+      (_a, _k, d) => {
+        const x = d as unknown as Record<string, unknown>;
+        seen.push({ caller: x.caller, authid: x.caller_authid, authrole: x.caller_authrole });
+        return null;
+      },
+      { disclose_caller: true } as never,
+    );
+    await a.session.call(uri("who-registered"));
+    expect(seen).toEqual([{ caller: a.session.id, authid: a.details.authid, authrole: "user" }]);
+    await b.session.unregister(reg);
+  });
+
+  it("keeps a progressive call alive past its timeout while results keep coming", async () => {
+    const local = router.openLocalSession();
+    const reg = await local.register(uri("ticker"), async (_a, _k, d) => {
+      for (let i = 1; i <= 6; i++) {
+        await sleep(100);
+        d.progress?.([i]);
+      }
+      return "done";
+    });
+    const progress: unknown[] = [];
+    const call = a.session.call(uri("ticker"), [], {}, { receive_progress: true, timeout: 300 }) as unknown as {
+      then(ok: (v: unknown) => void, err: (e: unknown) => void, progress: (p: unknown) => void): void;
+    };
+    const final = await new Promise((resolve, reject) => call.then(resolve, reject, (p) => progress.push(p)));
+    expect({ final, progress }).toEqual({ final: "done", progress: [1, 2, 3, 4, 5, 6] });
+    await local.unregister(reg);
+    local.close();
+  });
+
+  it("fails a call whose payload the router refuses (too deep, a __proto__ key) with an ERROR, and the session goes on", async () => {
+    const reg = await b.session.register(uri("sink"), () => "reached");
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 100; i++) deep = { k: deep };
+    const tooDeep = (await a.session.call(uri("sink"), [], { deep }).then(undefined, (e: unknown) => e)) as AbError;
+    expect(tooDeep).toMatchObject({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: nested deeper than 64 levels (the router's limit)"] });
+    const proto = JSON.parse('{"config": {"__proto__": {"admin": true}}}') as Record<string, unknown>;
+    const polluting = (await a.session.call(uri("sink"), [], proto).then(undefined, (e: unknown) => e)) as AbError;
+    expect(polluting).toMatchObject({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: dict key '__proto__' is not allowed"] });
+    expect(await a.session.call(uri("sink"), [], { fine: { k: 1 } })).toBe("reached");
     await b.session.unregister(reg);
   });
 

@@ -26,9 +26,13 @@ const seed = nacl.randomBytes(32);
 const daveKey = nacl.sign.keyPair.fromSeed(seed);
 const rules = fediversityAuthorizationRules({ fullAccessRoles: ["operator"] });
 const staticRules = (await import("../../src/router/index.js")).createStaticAuthorizer(rules, { prefixMode: "segment" });
-// Operators may use the test's node.*/py.* URIs; everything else follows the service's table.
-const authorizer: AuthorizerFn = (session, uri, action, options) =>
-  session.authrole === "operator" && (uri.startsWith("node.") || uri.startsWith("py.")) ? { allow: true, disclose: true } : staticRules(session, uri, action, options);
+// Operators may use the test's node.*/py.* URIs (disclosed) and plain.* (a bare `true`, disclosing
+// nothing); everything else follows the service's table.
+const authorizer: AuthorizerFn = (session, uri, action, options) => {
+  if (session.authrole === "operator" && (uri.startsWith("node.") || uri.startsWith("py."))) return { allow: true, disclose: true };
+  if (session.authrole === "operator" && uri.startsWith("plain.")) return true;
+  return staticRules(session, uri, action, options);
+};
 
 let router: Router;
 let url: string;
@@ -54,9 +58,16 @@ beforeAll(async () => {
   await s.register("node.fail", () => {
     throw new autobahn.Error("com.panel.error.invalid", ["bad thing"], { code: 42 });
   });
-  await s.register("node.progress", (_a, _k, d) => {
+  // Progressive results need a callee that announces call canceling: the router's in-process
+  // session does, autobahn-js 22 does not (its callers get only the final result).
+  const local = router.openLocalSession();
+  await local.register("node.progress", (_a, _k, d) => {
+    d.progress?.([1], {});
+    d.progress?.([2], { more: true });
+    return "done";
+  });
+  await s.register("node.progress_uninterruptible", (_a, _k, d) => {
     d?.progress?.([1], {});
-    d?.progress?.([2], { more: true });
     return "done";
   });
   await s.register("node.tick", async () => {
@@ -73,6 +84,16 @@ beforeAll(async () => {
     const final = await new Promise((resolve, reject) => p.then(resolve, reject, (u) => updates.push(u)));
     return { updates, final };
   });
+  // Registered with disclose_caller; the authorizer answers a bare `true` for plain.*, so only the
+  // registration can disclose the caller.
+  await s.register(
+    "plain.who",
+    (_a, _k, d) => {
+      const x = d as unknown as Record<string, unknown>;
+      return { caller: x.caller, caller_authid: x.caller_authid, caller_authrole: x.caller_authrole };
+    },
+    { disclose_caller: true } as never,
+  );
   await s.register("node.whoami", (_a, _k, d) => {
     const x = d as unknown as Record<string, unknown>;
     return { caller: x.caller, caller_authid: x.caller_authid, caller_authrole: x.caller_authrole };
@@ -92,6 +113,7 @@ describe.each(serializerNames)("autobahn-python over %s", (serializer) => {
     expect(out.echo).toEqual({ args: [1, 2 ** 40 + 1, 2 ** 53], kwargs: { big: 2 ** 33, f: 0.5, s: "hé" }, types: [true, true, true] });
     expect(out.error).toEqual({ uri: "com.panel.error.invalid", args: ["bad thing"], kwargs: { code: 42 } });
     expect(out.progress).toEqual({ updates: [[[1], {}], [[2], { more: true }]], final: "done" });
+    expect(out.progress_withheld).toEqual({ updates: [], final: "done" });
     expect(out.events).toEqual([1, 2, 3].map((i) => ({ args: [i, 2 ** 41], kwargs: { n: i } })));
     expect(out.node_called_py).toEqual({ py: true, args: ["hi from node", 2 ** 45], kwargs: { k: 1 }, int: 2 ** 52 + 3, node_saw_int: true });
     expect(out.disclosed).toMatchObject({ caller_authid: "py", caller_authrole: "operator" });
@@ -107,6 +129,15 @@ describe.each(serializerNames)("autobahn-python over %s", (serializer) => {
     const wrong = await runPython(url, serializer, "join", { ticket: { authid: "py", ticket: "nope" } });
     expect(wrong.joined).toBe(false);
     expect(wrong.leave_reason).toBe("wamp.error.not_authorized");
+  });
+
+  it("gets an ERROR for a call the router refuses (too deep, a __proto__ key) and goes on; is disclosed to a disclose_caller registration", async () => {
+    const out = await runPython(url, serializer, "payload", { ticket: { authid: "py", ticket: "t-py" } });
+    expect(out.exception).toBeUndefined();
+    expect(out.deep).toEqual({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: nested deeper than 64 levels (the router's limit)"] });
+    expect(out.proto).toEqual({ error: "wamp.error.invalid_argument", args: ["CALL kwargs refused: dict key '__proto__' is not allowed"] });
+    expect(out.after).toEqual({ result: 1 });
+    expect(out.disclosed_by_registration).toEqual({ caller: out.session, caller_authid: "py", caller_authrole: "operator" });
   });
 
   it("applies the tenant rules to a Python tenant session", async () => {

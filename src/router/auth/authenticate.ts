@@ -1,4 +1,5 @@
-import { ErrorUri, WampError } from "../errors.js";
+import { AppError } from "../../errors.js";
+import { carriedWampError, ErrorUri, type ProcedureOutcome } from "../errors.js";
 import { isDict, type WampDict } from "../messages.js";
 import type { TransportInfo } from "../peer.js";
 import { craChallenge, craSignature, cryptosignChallenge, deriveCraKey, safeEqual, verifyCryptosign } from "./credentials.js";
@@ -24,20 +25,25 @@ export interface HelloInfo {
   readonly transport: TransportInfo;
 }
 
-export type AuthOutcome =
-  | { readonly kind: "welcome"; readonly welcome: Welcome }
-  | {
-      readonly kind: "challenge";
-      readonly method: AuthMethod;
-      readonly extra: WampDict;
-      verify(signature: string, extra: WampDict): Promise<AuthOutcome>;
-    }
-  | { readonly kind: "abort"; readonly reason: string; readonly message: string };
+export interface Challenge {
+  readonly kind: "challenge";
+  readonly method: AuthMethod;
+  readonly extra: WampDict;
+  verify(signature: string, extra: WampDict): Promise<AuthOutcome>;
+}
+
+export interface Denial {
+  readonly kind: "abort";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export type AuthOutcome = { readonly kind: "welcome"; readonly welcome: Welcome } | Challenge | Denial;
 
 export interface AuthContext {
   readonly config: AuthConfig;
   /** Calls a procedure registered in `realm` (dynamic authenticator). */
-  callProcedure(realm: string, procedure: string, args: unknown[]): Promise<unknown>;
+  callProcedure(realm: string, procedure: string, args: unknown[]): Promise<ProcedureOutcome>;
   realmExists(realm: string): boolean;
 }
 
@@ -55,7 +61,8 @@ interface ResolvedPrincipal {
   readonly ticket?: string;
 }
 
-const deny = (message: string, reason: string = ErrorUri.notAuthorized): AuthOutcome => ({ kind: "abort", reason, message });
+const deny = (message: string, reason: string = ErrorUri.notAuthorized): Denial => ({ kind: "abort", reason, message });
+const isDenial = (value: ResolvedPrincipal | Denial): value is Denial => "kind" in value && value.kind === "abort";
 
 export async function startAuthentication(hello: HelloInfo, ctx: AuthContext): Promise<AuthOutcome> {
   const { config } = ctx;
@@ -130,7 +137,7 @@ function ticketChallenge(hello: HelloInfo, ctx: AuthContext): AuthOutcome {
       }
       try {
         const principal = await dynamicPrincipal(hello, ctx, "ticket", { ticket });
-        return welcome(hello, ctx, "ticket", principal);
+        return isDenial(principal) ? principal : welcome(hello, ctx, "ticket", principal);
       } catch (err) {
         return abortFor(err);
       }
@@ -141,6 +148,7 @@ function ticketChallenge(hello: HelloInfo, ctx: AuthContext): AuthOutcome {
 async function craStart(hello: HelloInfo, ctx: AuthContext): Promise<AuthOutcome> {
   const known = ctx.config.principals.find((p) => p.authid === hello.authid && p.secret !== undefined);
   const principal = known ? staticPrincipal(known) : await dynamicPrincipal(hello, ctx, "wampcra", {});
+  if (isDenial(principal)) return principal;
   if (principal.secret === undefined) return deny("authenticator returned no secret for wampcra", ErrorUri.authenticationFailed);
   const authid = principal.authid ?? hello.authid ?? "";
   const challenge = craChallenge({ authid, authrole: principal.role, authprovider: principal.provider, session: hello.session });
@@ -168,6 +176,7 @@ async function cryptosignStart(hello: HelloInfo, ctx: AuthContext): Promise<Auth
     (p) => p.pubkey?.toLowerCase() === pubkey && (hello.authid === undefined || p.authid === hello.authid),
   );
   const principal = known ? staticPrincipal(known) : await dynamicPrincipal(hello, ctx, "cryptosign", {});
+  if (isDenial(principal)) return principal;
   const expected = principal.pubkey?.toLowerCase();
   if (expected === undefined || expected !== pubkey) return deny("public key not authorized for this principal");
   const challenge = cryptosignChallenge();
@@ -182,9 +191,10 @@ async function cryptosignStart(hello: HelloInfo, ctx: AuthContext): Promise<Auth
   };
 }
 
-async function dynamicPrincipal(hello: HelloInfo, ctx: AuthContext, method: AuthMethod, more: WampDict): Promise<ResolvedPrincipal> {
+/** The authenticator's principal, or its denial; an in-process authenticator may also throw (see abortFor). */
+async function dynamicPrincipal(hello: HelloInfo, ctx: AuthContext, method: AuthMethod, more: WampDict): Promise<ResolvedPrincipal | Denial> {
   const authenticator = ctx.config.authenticator;
-  if (authenticator === undefined) throw new WampError(ErrorUri.notAuthorized, [`no principal '${hello.authid ?? ""}' for ${method}`]);
+  if (authenticator === undefined) return deny(`no principal '${hello.authid ?? ""}' for ${method}`);
   const details: WampDict = {
     session: hello.session,
     transport: { type: hello.transport.type, protocol: hello.transport.protocol, peer: hello.transport.peer },
@@ -197,12 +207,15 @@ async function dynamicPrincipal(hello: HelloInfo, ctx: AuthContext, method: Auth
   if (typeof authenticator === "function") {
     answer = await authenticator(hello.realm, hello.authid, details);
   } else {
-    answer = await ctx.callProcedure(authenticator.realm ?? hello.realm, authenticator.procedure, [hello.realm, hello.authid ?? null, details]);
+    const outcome = await ctx.callProcedure(authenticator.realm ?? hello.realm, authenticator.procedure, [hello.realm, hello.authid ?? null, details]);
+    // Crossbar: the authenticator raising an error aborts the join with that URI and message.
+    if (outcome.kind === "error") return denialFor(outcome.error.uri, outcome.error.args);
+    answer = outcome.args[0];
   }
   if (typeof answer === "string") return { authid: undefined, role: answer, realm: undefined, extra: {}, provider: "dynamic" };
-  if (!isDict(answer)) throw new WampError(ErrorUri.authenticationFailed, ["authenticator returned neither a role nor a principal"]);
+  if (!isDict(answer)) return deny("authenticator returned neither a role nor a principal", ErrorUri.authenticationFailed);
   const role = answer.role;
-  if (typeof role !== "string" || role === "") throw new WampError(ErrorUri.authenticationFailed, ["authenticator returned no role"]);
+  if (typeof role !== "string" || role === "") return deny("authenticator returned no role", ErrorUri.authenticationFailed);
   const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
   const int = (v: unknown): number | undefined => (typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined);
   const principal: ResolvedPrincipal = {
@@ -243,10 +256,16 @@ function welcome(hello: HelloInfo, ctx: AuthContext, method: AuthMethod, princip
   };
 }
 
-function abortFor(err: unknown): AuthOutcome {
-  if (err instanceof WampError) {
-    const message = typeof err.args[0] === "string" ? err.args[0] : err.uri;
-    return { kind: "abort", reason: err.uri, message };
-  }
-  return { kind: "abort", reason: ErrorUri.authenticationFailed, message: err instanceof Error ? err.message : String(err) };
+const denialFor = (uri: string, args: readonly unknown[] | undefined): Denial => deny(typeof args?.[0] === "string" ? args[0] : uri, uri);
+
+/**
+ * What an in-process authenticator's throw means: an error carrying a WAMP URI (autobahn's
+ * `Error`, as a hook written for Crossbar raises) aborts with that URI; an AppError with
+ * `not_authorized` or `authentication_failed`; anything else with `authentication_failed`.
+ */
+function abortFor(err: unknown): Denial {
+  const wamp = carriedWampError(err);
+  if (wamp !== undefined) return denialFor(wamp.uri, wamp.args);
+  if (AppError.is(err, "not_authorized")) return deny(err.message, ErrorUri.notAuthorized);
+  return deny(err instanceof Error ? err.message : String(err), ErrorUri.authenticationFailed);
 }

@@ -1,4 +1,4 @@
-import { ErrorUri, WampError } from "../errors.js";
+import { carriedWampError, type ProcedureOutcome } from "../errors.js";
 import { isDict, type WampDict } from "../messages.js";
 import { sessionDetails, type Peer } from "../peer.js";
 import type { Action, AuthorizerFn, ProcedureRef } from "./types.js";
@@ -39,7 +39,7 @@ export type RoleAuthorizer = AuthorizerFn | ProcedureRef | "allow" | "deny";
 
 export interface AuthorizerConfig {
   authorizerFor(authrole: string): RoleAuthorizer;
-  callProcedure(procedure: string, args: unknown[]): Promise<unknown>;
+  callProcedure(procedure: string, args: unknown[]): Promise<ProcedureOutcome>;
 }
 
 /**
@@ -59,9 +59,12 @@ export function createAuthorizer(realm: string, config: AuthorizerConfig): Autho
     if (checked.cache) cache.set(key, checked);
     return checked;
   };
-  const failure = (err: unknown): AuthorizationOutcome => ({
-    failed: err instanceof WampError ? `${err.uri}: ${String(err.args[0] ?? "")}` : err instanceof Error ? err.message : String(err),
-  });
+  const failure = (err: unknown): AuthorizationOutcome => {
+    const wamp = carriedWampError(err);
+    return { failed: wamp !== undefined ? `${wamp.uri}: ${String(wamp.args?.[0] ?? "")}` : err instanceof Error ? err.message : String(err) };
+  };
+  const fromProcedure = (key: string, action: Action, outcome: ProcedureOutcome): AuthorizationOutcome =>
+    outcome.kind === "result" ? settle(key, action, outcome.args[0]) : { failed: `${outcome.error.uri}: ${String(outcome.error.args?.[0] ?? "")}` };
 
   return {
     authorize(peer, uri, action, options) {
@@ -73,9 +76,11 @@ export function createAuthorizer(realm: string, config: AuthorizerConfig): Autho
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
       const session = sessionDetails(peer);
+      if (typeof fn !== "function") {
+        return config.callProcedure(fn.procedure, [session, uri, action, options]).then((outcome) => fromProcedure(key, action, outcome));
+      }
       try {
-        const answer =
-          typeof fn === "function" ? fn(session, uri, action, options) : config.callProcedure(fn.procedure, [session, uri, action, options]);
+        const answer = fn(session, uri, action, options);
         if (answer instanceof Promise) return answer.then((r) => settle(key, action, r), failure);
         return settle(key, action, answer);
       } catch (err) {
@@ -85,5 +90,3 @@ export function createAuthorizer(realm: string, config: AuthorizerConfig): Autho
     clearCache: () => cache.clear(),
   };
 }
-
-export const authorizationFailedUri = ErrorUri.authorizationFailed;

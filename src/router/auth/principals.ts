@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { AppError } from "../../errors.js";
 import type { StaticPrincipal } from "./types.js";
 
 const principalSchema = z
@@ -28,25 +29,12 @@ const principalsSchema = z.array(principalSchema).superRefine((list, ctx) => {
   });
 });
 
-/** Thrown for an invalid principals file; `problems` lists each with its path. */
-export class PrincipalsError extends Error {
-  override readonly name = "PrincipalsError";
-  constructor(
-    message: string,
-    readonly problems: readonly { path: string; message: string }[],
-  ) {
-    super(message);
-  }
-}
-
+/** Throws AppError `invalid_argument` for an invalid list, with each problem's path in `details`. */
 export function parsePrincipals(value: unknown, source = "principals"): StaticPrincipal[] {
   const parsed = principalsSchema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-    throw new PrincipalsError(
-      `${source}: ${problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join("; ")}`,
-      problems,
-    );
+    throw new AppError("invalid_argument", `${source}: ${problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join("; ")}`, problems);
   }
   return parsed.data;
 }
@@ -57,7 +45,8 @@ export function loadPrincipalsFile(path: string): StaticPrincipal[] {
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
   } catch (err) {
-    throw new PrincipalsError(`${path}: ${(err as Error).message}`, [{ path: "", message: (err as Error).message }]);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new AppError("invalid_argument", `${path}: ${message}`, [{ path: "", message }], { cause: err });
   }
   return parsePrincipals(json, path);
 }

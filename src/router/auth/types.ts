@@ -37,8 +37,11 @@ export type AuthenticatorResult =
 
 /**
  * Crossbar's `authenticate(realm, authid, details)`. `details` holds `session`, `transport`,
- * `authmethod`, `authextra`, and for ticket the client's `ticket`. Throw a WampError to deny
- * with that URI and message.
+ * `authmethod`, `authextra`, and for ticket the client's `ticket`. To deny, throw an error that
+ * carries a WAMP URI in `error` (autobahn's `Error`, as the same function exposed to Crossbar would
+ * raise): the join is aborted with that URI and its first argument as message. An AppError
+ * `not_authorized` aborts with `wamp.error.not_authorized`, anything else with
+ * `wamp.error.authentication_failed`.
  */
 export type AuthenticatorFn = (
   realm: string,

@@ -1,4 +1,5 @@
 import cbor from "cbor";
+import { cborLayout } from "./cbor-layout.js";
 import type { Serializer } from "./serializer.js";
 
 const SHIFT32 = 0x1_0000_0000;
@@ -52,4 +53,6 @@ export const cborSerializer: Serializer = {
     return encoder._encodeAll([message]);
   },
   decode: (frame) => numbersOnly(cbor.decodeFirstSync(frame)),
+  decodeElement: (frame, start, end) => numbersOnly(cbor.decodeFirstSync(frame.subarray(start, end))),
+  layout: cborLayout,
 };

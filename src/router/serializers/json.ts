@@ -1,3 +1,4 @@
+import { jsonLayout } from "./json-layout.js";
 import type { Serializer } from "./serializer.js";
 
 /*
@@ -27,8 +28,11 @@ export const jsonSerializer: Serializer = {
     const text = JSON.stringify(message);
     return text.includes(BUFFER_JSON) ? JSON.stringify(message, binaryReplacer) : text;
   },
-  decode: (frame) => {
-    const text = frame.toString("utf8");
-    return (text.includes(NUL_ESCAPE) ? JSON.parse(text, binaryReviver) : JSON.parse(text)) as unknown;
-  },
+  decode: (frame) => parseText(frame.toString("utf8")),
+  decodeElement: (frame, start, end) => parseText(frame.toString("utf8", start, end)),
+  layout: jsonLayout,
 };
+
+function parseText(text: string): unknown {
+  return (text.includes(NUL_ESCAPE) ? JSON.parse(text, binaryReviver) : JSON.parse(text)) as unknown;
+}

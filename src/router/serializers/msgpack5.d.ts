@@ -11,6 +11,7 @@ declare module "msgpack5" {
     forceFloat64?: boolean;
     compatibilityMode?: boolean;
     sortKeys?: boolean;
+    maxDepth?: number;
   }
   function msgpack5(options?: Msgpack5Options): MessagePack;
   export default msgpack5;

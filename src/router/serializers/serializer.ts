@@ -1,3 +1,5 @@
+import type { FrameLayout } from "./layout.js";
+
 /**
  * A WAMP serializer turns a message (a JS array) into one WebSocket frame and back.
  * `binary` decides the frame type: JSON travels in text frames, msgpack and CBOR in binary ones.
@@ -11,6 +13,14 @@ export interface Serializer {
   readonly protocol: string;
   readonly binary: boolean;
   encode(message: readonly unknown[]): string | Buffer;
-  /** Throws on malformed input; the session turns that into a protocol violation. */
+  /** Decodes a whole frame; throws on malformed input. Run only after `layout` found nothing to refuse. */
   decode(frame: Buffer): unknown;
+  /** Decodes one element of a message from its byte range (see `layout`); throws on malformed input. */
+  decodeElement(frame: Buffer, start: number, end: number): unknown;
+  /**
+   * Walks the frame without building values and without recursion: where the message's elements
+   * lie and which of them nest deeper than `maxDepth` or hold a key that is not a string or is
+   * `__proto__`. Nothing with an unbounded depth is handed to a decoder.
+   */
+  layout(frame: Buffer, maxDepth: number): FrameLayout;
 }

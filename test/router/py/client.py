@@ -42,6 +42,9 @@ async def interop(session, details):
     progress = []
     final = await session.call("node.progress", options=CallOptions(on_progress=lambda *a, **kw: progress.append([list(a), kw])))
     out["progress"] = {"updates": progress, "final": final}
+    withheld = []
+    final = await session.call("node.progress_uninterruptible", options=CallOptions(on_progress=lambda *a, **kw: withheld.append([list(a), kw])))
+    out["progress_withheld"] = {"updates": withheld, "final": final}
     events = []
     got_all = asyncio.get_event_loop().create_future()
 
@@ -84,6 +87,26 @@ async def denied(session, details):
     out["call_outside"] = await err_uri(session.call("other.thing"))
 
 
+async def err_info(coro):
+    try:
+        return {"result": await coro}
+    except ApplicationError as e:
+        return {"error": e.error, "args": list(e.args)}
+
+
+async def payload(session, details):
+    deep = "leaf"
+    for _ in range(100):
+        deep = {"k": deep}
+    out["deep"] = await err_info(session.call("node.echo", deep=deep))
+    out["proto"] = await err_info(session.call("node.echo", **{"__proto__": {"admin": True}}))
+    out["after"] = await err_info(session.call("node.echo", 1))
+    # autobahn-python 22.7 cannot ask for disclose_caller itself (RegisterOptions has no such
+    # option); Node registered plain.who with it, and reports whom it saw.
+    out["disclosed_by_registration"] = await session.call("plain.who")
+    out["session"] = details.session
+
+
 async def noop(session, details):
     pass
 
@@ -100,7 +123,7 @@ def main():
         out["joined"] = True
         out["details"] = {"authid": details.authid, "authrole": details.authrole, "authmethod": details.authmethod, "authextra": details.authextra}
         try:
-            await {"interop": interop, "denied": denied, "join": noop}[scenario](session, details)
+            await {"interop": interop, "denied": denied, "payload": payload, "join": noop}[scenario](session, details)
         except Exception as e:  # report, don't hang
             out["exception"] = repr(e)
         await session.leave()
