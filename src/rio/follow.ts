@@ -27,8 +27,8 @@ export interface FollowHooks {
   /** A sequence gap (expected after re-attach: log events are not replayed). */
   onGap?(info: { buildId: string; after: number; next: number }): void;
   /**
-   * A BuildEvent decoded off the wire, before any check or mapping (benchmarks stamp arrival
-   * times here). Called on the hot path: keep it cheap.
+   * While following: a BuildEvent decoded off the wire, before any check or mapping (benchmarks
+   * stamp arrival times here). Called on the hot path: keep it cheap.
    */
   onWireEvent?(buildId: string, sequence: number): void;
 }

@@ -107,14 +107,7 @@ export function openStream<I extends DescMessage, O extends DescMessage>(
       },
     };
 
-    const timer =
-      opts.headerTimeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            handle.cancel();
-          }, opts.headerTimeoutMs)
-        : undefined;
-
+    let timer: NodeJS.Timeout | undefined;
     const handle: CallHandle = channel.serverStream(method, input, 0, {
       onHeader(metadata) {
         clearTimeout(timer);
@@ -154,6 +147,13 @@ export function openStream<I extends DescMessage, O extends DescMessage>(
         if (!busy) settle(error ?? undefined);
       },
     });
+    // Set up after the call exists (its callbacks never run synchronously).
+    if (opts.headerTimeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        handle.cancel();
+      }, opts.headerTimeoutMs);
+    }
     signal?.addEventListener("abort", forwardAbort, { once: true });
   });
 }
