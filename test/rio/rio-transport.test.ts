@@ -225,4 +225,21 @@ describe("rio client transport on the wire", () => {
     expect(await callsTo(peer, "WatchBuild")[0]!.closed).toBe(http2.constants.NGHTTP2_CANCEL);
     expect(callsTo(peer, "WatchBuild")).toHaveLength(1);
   });
+
+  it("close() cancels the open calls; calls after it fail unavailable without reaching the peer", async () => {
+    peer = await startRawPeer((call) => {
+      respond(call.stream);
+      if (call.path.endsWith("/WatchBuild")) call.stream.write(grpcFrame(logEvent(1, ["one"])));
+    });
+    const client = clientOf(peer);
+    const got: RioEvent[] = [];
+    const following = client.follow("b-1", { onEvent: (e) => void got.push(e) }).catch((e: unknown) => e);
+    while (got.length === 0) await sleep(10);
+    client.close();
+    expect(await callsTo(peer, "WatchBuild")[0]!.closed).toBe(http2.constants.NGHTTP2_CANCEL);
+    expect(await following).toMatchObject({ name: "AppError", code: "unavailable" });
+    await expect(client.query("b-1")).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("closed") });
+    expect(callsTo(peer, "WatchBuild")).toHaveLength(1);
+    expect(callsTo(peer, "QueryBuildStatus")).toHaveLength(0);
+  });
 });
