@@ -16,7 +16,7 @@
  *   figure is the time until it has stored all N replayed events (= every sync re-attached).
  *
  * Part B — the engine's event path (store + rio client + runner, composed as main.ts does, so a
- * transport interceptor can stamp arrivals): builds of B deployments are kept live and the
+ * wire hook of the rio client can stamp arrivals): builds of B deployments are kept live and the
  * scheduler injects E progress events into each as fast as it can.
  * - events stored/s: domain events committed (store.onCommit) / time from first to last commit.
  * - p99 arrival → stored: per BuildEvent, from the moment the gRPC transport hands it to the rio
@@ -33,7 +33,6 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
-import type { Interceptor } from "@connectrpc/connect";
 import { pino } from "pino";
 import { parseServiceConfig } from "../src/config.js";
 import { createDeployer } from "../src/deploy/index.js";
@@ -156,26 +155,14 @@ async function partB(peer: Peer, dir: string, typesPath: string): Promise<void> 
   const type = types.get("engine");
   if (!type) throw new Error("no engine type");
 
-  // Arrival stamps: buildId → sequence → time the transport handed the BuildEvent up.
+  // Arrival stamps: buildId → sequence → time the rio client got the decoded BuildEvent off the wire.
   const arrivals = new Map<string, Map<number, number>>();
-  const tap: Interceptor = (next) => async (req) => {
-    const res = await next(req);
-    if (!res.stream) return res;
-    const buildId = res.header.get("x-rio-build-id") ?? "";
-    const stamps = arrivals.get(buildId) ?? new Map<number, number>();
-    arrivals.set(buildId, stamps);
-    const source = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        for await (const m of source) {
-          stamps.set(Number((m as { sequence?: bigint }).sequence ?? 0n), performance.now());
-          yield m;
-        }
-      })(),
-    };
+  const onWireEvent = (buildId: string, sequence: number): void => {
+    let stamps = arrivals.get(buildId);
+    if (!stamps) arrivals.set(buildId, (stamps = new Map<number, number>()));
+    stamps.set(sequence, performance.now());
   };
-  const rio = createRioClient({ url: peer.url, interceptors: [tap], logger });
+  const rio = createRioClient({ url: peer.url, hooks: { onWireEvent }, logger });
   const runner = createRunner({
     store,
     evaluator: createEvaluator({ logger, gcRootsDir: join(dir, "b-gcroots") }),

@@ -10,16 +10,16 @@
  *   This is end to end, so on a loaded machine the server side usually limits it; the client's
  *   own cost is reported as CPU time per event (process.cpuUsage over the same window), and the
  *   capacity that implies for one core.
- * - Added latency: a connect interceptor on the client's transport stamps each BuildEvent with
- *   performance.now() when the transport hands it up (decoded, at the bottom of the client's
- *   pipeline); the consumer (`onEvent` of follow) takes the difference when the same event
- *   reaches it. That span is exactly what src/rio adds: the stream wrapper, mapping to RioEvent
- *   (UTF-8 decode of the lines, timestamp to RFC 3339), sequence checks and delivery. The
- *   pipeline is pull-based, so the span contains no queueing inside the client.
+ * - Added latency: the client's `onWireEvent` hook stamps each BuildEvent with performance.now()
+ *   as soon as it is decoded off the wire (the bottom of the client's pipeline); the consumer
+ *   (`onEvent` of follow) takes the difference when the same event reaches it. That span is
+ *   what src/rio adds above the decode: sequence checks, mapping to RioEvent (UTF-8 decode of
+ *   the lines, timestamp to RFC 3339) and delivery. The next message is read only after the
+ *   consumer returns, so the span contains no queueing inside the client.
+ * - The same figure for a bare @grpc/grpc-js reader of the same stream: bench/rio-events-bare.ts.
  *
  * Run: npx tsx bench/rio-events.ts [events=200000]
  */
-import type { Interceptor } from "@connectrpc/connect";
 import { fork, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { performance } from "node:perf_hooks";
@@ -38,22 +38,14 @@ async function main(): Promise<void> {
   const [ready] = (await once(peer, "message")) as [{ url: string }];
   // Arrival stamps indexed by sequence (the build's own events come first, then the injected ones).
   const arrival = new Float64Array(total + 1000);
-  const tap: Interceptor = (next) => async (req) => {
-    const res = await next(req);
-    if (!res.stream) return res;
-    const source = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        for await (const m of source) {
-          const seq = Number((m as { sequence?: bigint }).sequence ?? 0n);
-          if (seq < arrival.length) arrival[seq] = performance.now();
-          yield m;
-        }
-      })(),
-    };
-  };
-  const rio = createRioClient({ url: ready.url, interceptors: [tap] });
+  const rio = createRioClient({
+    url: ready.url,
+    hooks: {
+      onWireEvent: (_buildId, seq) => {
+        if (seq < arrival.length) arrival[seq] = performance.now();
+      },
+    },
+  });
   const fx = await instantiateFixture([{ name: "bench-holder", script: "sleep 120; echo x > $out" }]);
   const build = await rio.submit({ dag: fx.dag });
 
@@ -110,7 +102,7 @@ async function main(): Promise<void> {
   console.log(`server emit rate:        ${Math.round(total / (injectMs / 1000)).toLocaleString("en")} events/s (scheduler side, for context)`);
   const cpuPerEventUs = (cpuSpent.user + cpuSpent.system) / received;
   console.log(
-    `client CPU per event:    ${cpuPerEventUs.toFixed(1)} µs (whole client process: HTTP/2, connect decode, src/rio, consumer)` +
+    `client CPU per event:    ${cpuPerEventUs.toFixed(1)} µs (whole client process: HTTP/2, decode, src/rio, consumer)` +
       ` → ≈ ${Math.round(1e6 / cpuPerEventUs).toLocaleString("en")} events/s on one core`,
   );
   const us = (p: number) => `${(pct(p) * 1000).toFixed(1)} µs`;

@@ -3,19 +3,15 @@
  * importer of generated/; every method takes and returns the domain types of ./types.ts and
  * fails with AppError (codes mapped once, in ./grpc-errors.ts).
  */
-import { create } from "@bufbuild/protobuf";
-import { EmptySchema } from "@bufbuild/protobuf/wkt";
-import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import pino, { type Logger } from "pino";
 import { AdminService } from "../../generated/admin_pb.js";
-import { CreateTenantRequestSchema, GetBuildLogsRequestSchema } from "../../generated/admin_types_pb.js";
 import type { BuildEvent } from "../../generated/build_types_pb.js";
 import { SchedulerService } from "../../generated/scheduler_pb.js";
 import { AppError } from "../errors.js";
 import { defaultReattachPolicy, defaultSubmitRetryPolicy, type BackoffPolicy } from "./backoff.js";
 import { toRioEvent } from "./event-mapping.js";
 import { followBuild, type FollowHooks, type FollowOptions } from "./follow.js";
+import { createRioChannel } from "./grpc-channel.js";
 import { toAppError } from "./grpc-errors.js";
 import {
   toBuildGraph,
@@ -26,7 +22,7 @@ import {
   toSubmitBuildRequest,
   toTenant,
 } from "./message-mapping.js";
-import { openStream, type OpenStream } from "./stream-call.js";
+import { openStream, stopReading, type OpenStream } from "./stream-call.js";
 import { submitBuild, type SubmitOptions, type SubmitRetryInfo, type SubmittedBuild } from "./submit.js";
 import type {
   BuildGraph,
@@ -67,8 +63,6 @@ export interface RioClientOptions {
   readonly keepalive?: { readonly pingIntervalMs: number; readonly pingTimeoutMs: number };
   readonly logger?: Logger;
   readonly hooks?: RioClientHooks;
-  /** Transport interceptors (tracing headers, wire-level timing in bench/rio-events.ts). */
-  readonly interceptors?: Interceptor[];
 }
 
 export interface RioClient {
@@ -96,7 +90,7 @@ export interface RioClient {
     /** Tenant name → tenant UUID. */
     resolve(name: string): Promise<string>;
   };
-  /** Closes the HTTP/2 connection; open streams fail. */
+  /** Closes the HTTP/2 connection; open streams fail (`cancelled`), later calls fail `unavailable`. */
   close(): void;
 }
 
@@ -113,22 +107,7 @@ export function createRioClient(options: RioClientOptions): RioClient {
   const keepalive = options.keepalive ?? { pingIntervalMs: 30_000, pingTimeoutMs: 10_000 };
   const headers: Record<string, string> = options.tenantToken ? { [tenantTokenHeader]: options.tenantToken } : {};
 
-  // Our own session manager (rather than the transport's) so close() can end the connection.
-  const sessionManager = new Http2SessionManager(options.url, {
-    pingIntervalMs: keepalive.pingIntervalMs,
-    pingTimeoutMs: keepalive.pingTimeoutMs,
-    idleConnectionTimeoutMs: 15 * 60_000,
-  });
-  const transport: Transport = createGrpcTransport({
-    baseUrl: options.url,
-    sessionManager,
-    interceptors: options.interceptors ?? [],
-    readMaxBytes: maxMessageBytes,
-    writeMaxBytes: maxMessageBytes,
-  });
-  const scheduler = createClient(SchedulerService, transport);
-  const admin = createClient(AdminService, transport);
-  const callOptions = { headers, timeoutMs: unaryTimeoutMs };
+  const channel = createRioChannel({ url: options.url, headers, keepalive, maxMessageBytes });
 
   async function unary<T>(name: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -140,10 +119,10 @@ export function createRioClient(options: RioClientOptions): RioClient {
 
   function openWatch(buildId: string, sinceSequence: number, signal: AbortSignal | undefined) {
     return openStream(
-      transport,
+      channel,
       SchedulerService.method.watchBuild,
       { buildId, sinceSequence: BigInt(sinceSequence) },
-      { headers, headerTimeoutMs, signal },
+      { headerTimeoutMs, signal },
     );
   }
 
@@ -167,7 +146,7 @@ export function createRioClient(options: RioClientOptions): RioClient {
       return submitBuild(
         {
           open: (signal) =>
-            openStream(transport, SchedulerService.method.submitBuild, message, { headers, headerTimeoutMs, signal }),
+            openStream(channel, SchedulerService.method.submitBuild, message, { headerTimeoutMs, signal }),
           follow,
           policy: submitRetry,
           logger,
@@ -181,38 +160,75 @@ export function createRioClient(options: RioClientOptions): RioClient {
 
     async *watch(buildId, fromSequence, watchOptions) {
       const stream = await openWatch(buildId, fromSequence, watchOptions?.signal);
-      try {
-        for await (const msg of stream.messages) {
+      // Push to pull: the stream hands over one event and waits until the loop asks for the next.
+      const ready: RioEvent[] = [];
+      let wake: (() => void) | undefined;
+      let release: (() => void) | undefined;
+      let ended = false;
+      let failure: unknown;
+      void stream
+        .consume((msg) => {
           const ev = toRioEvent(msg);
-          if (ev === null) continue;
-          yield ev;
+          if (ev === null) return;
+          ready.push(ev);
+          wake?.();
           // rio keeps the stream open for its cleanup delay (~60 s) after the end: nothing follows.
+          if (isTerminalRioEvent(ev)) return stopReading;
+          return new Promise<void>((r) => (release = r));
+        })
+        .then(
+          () => void (ended = true),
+          (err: unknown) => {
+            ended = true;
+            failure = err;
+          },
+        )
+        .finally(() => wake?.());
+      try {
+        while (true) {
+          const ev = ready.shift();
+          if (ev === undefined) {
+            if (ended) {
+              if (failure !== undefined) throw toAppError(failure, "WatchBuild");
+              return;
+            }
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            continue;
+          }
+          yield ev;
           if (isTerminalRioEvent(ev)) return;
+          release?.();
+          release = undefined;
         }
-      } catch (err) {
-        throw toAppError(err, "WatchBuild");
       } finally {
         stream.abort();
+        release?.(); // lets the consume above settle (cancelled) when the caller stopped early
       }
     },
 
     query: (buildId) =>
-      unary("QueryBuildStatus", async () => toBuildStatus(await scheduler.queryBuildStatus({ buildId }, callOptions))),
+      unary("QueryBuildStatus", async () =>
+        toBuildStatus(await channel.unary(SchedulerService.method.queryBuildStatus, { buildId }, unaryTimeoutMs)),
+      ),
 
     cancel: (buildId, reason) =>
-      unary("CancelBuild", async () => (await scheduler.cancelBuild({ buildId, reason }, callOptions)).cancelled),
+      unary(
+        "CancelBuild",
+        async () => (await channel.unary(SchedulerService.method.cancelBuild, { buildId, reason }, unaryTimeoutMs)).cancelled,
+      ),
 
     logs: (buildId, derivation, sinceLine) =>
       unary("GetBuildLogs", async () => {
-        const request = create(GetBuildLogsRequestSchema, {
-          buildId,
-          derivationPath: derivation,
-          sinceLine: BigInt(sinceLine),
-        });
+        const chunks = await channel.collect(
+          AdminService.method.getBuildLogs,
+          { buildId, derivationPath: derivation, sinceLine: BigInt(sinceLine) },
+          unaryTimeoutMs,
+        );
         let firstLineNumber: number | null = null;
         let complete = false;
         const lines: string[] = [];
-        for await (const chunk of admin.getBuildLogs(request, callOptions)) {
+        for (const chunk of chunks) {
           firstLineNumber ??= toNumber(chunk.firstLineNumber);
           lines.push(...decodeLines(chunk.lines));
           complete = chunk.isComplete;
@@ -222,7 +238,7 @@ export function createRioClient(options: RioClientOptions): RioClient {
 
     listBuilds: (query = {}) =>
       unary("ListBuilds", async () => {
-        const res = await admin.listBuilds(toListBuildsRequest(query), callOptions);
+        const res = await channel.unary(AdminService.method.listBuilds, toListBuildsRequest(query), unaryTimeoutMs);
         return {
           builds: res.builds.map(toBuildSummary),
           totalCount: res.totalCount,
@@ -231,36 +247,42 @@ export function createRioClient(options: RioClientOptions): RioClient {
       }),
 
     clusterStatus: () =>
-      unary("ClusterStatus", async () => toClusterStatus(await admin.clusterStatus(create(EmptySchema), callOptions))),
+      unary("ClusterStatus", async () => toClusterStatus(await channel.unary(AdminService.method.clusterStatus, {}, unaryTimeoutMs))),
 
     buildGraph: (buildId) =>
-      unary("GetBuildGraph", async () => toBuildGraph(await admin.getBuildGraph({ buildId }, callOptions))),
+      unary("GetBuildGraph", async () =>
+        toBuildGraph(await channel.unary(AdminService.method.getBuildGraph, { buildId }, unaryTimeoutMs)),
+      ),
 
     tenants: {
       list: () =>
         unary("ListTenants", async () =>
-          (await admin.listTenants(create(EmptySchema), callOptions)).tenants.map(toTenant),
+          (await channel.unary(AdminService.method.listTenants, {}, unaryTimeoutMs)).tenants.map(toTenant),
         ),
       create: (req) =>
         unary("CreateTenant", async () => {
-          const res = await admin.createTenant(
-            create(CreateTenantRequestSchema, {
+          const res = await channel.unary(
+            AdminService.method.createTenant,
+            {
               tenantName: req.name,
               ...(req.gcRetentionHours !== undefined ? { gcRetentionHours: req.gcRetentionHours } : {}),
               ...(req.gcMaxStoreBytes !== undefined ? { gcMaxStoreBytes: BigInt(req.gcMaxStoreBytes) } : {}),
               ...(req.cacheToken !== undefined ? { cacheToken: req.cacheToken } : {}),
-            }),
-            callOptions,
+            },
+            unaryTimeoutMs,
           );
           if (!res.tenant) throw new AppError("internal", "CreateTenant answered without a tenant");
           return toTenant(res.tenant);
         }),
       resolve: (name) =>
-        unary("ResolveTenant", async () => (await scheduler.resolveTenant({ tenantName: name }, callOptions)).tenantId),
+        unary(
+          "ResolveTenant",
+          async () => (await channel.unary(SchedulerService.method.resolveTenant, { tenantName: name }, unaryTimeoutMs)).tenantId,
+        ),
     },
 
     close() {
-      sessionManager.abort();
+      channel.close();
     },
   };
 }

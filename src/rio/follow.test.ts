@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { BuildEventSchema, type BuildEvent } from "../../generated/build_types_pb.js";
 import { AppError } from "../errors.js";
 import { followBuild } from "./follow.js";
-import type { OpenStream } from "./stream-call.js";
+import { stopReading, type OpenStream } from "./stream-call.js";
 import type { RioEvent } from "./types.js";
 
 const phase = (seq: number) =>
@@ -18,11 +18,11 @@ const completed = (seq: number) =>
 
 function streamOf(events: BuildEvent[], end?: AppError): OpenStream<BuildEvent> {
   return {
-    header: new Headers(),
-    messages: (async function* () {
-      yield* events;
+    header: () => undefined,
+    async consume(onMessage) {
+      for (const e of events) if ((await onMessage(e)) === stopReading) return;
       if (end) throw end;
-    })(),
+    },
     abort: () => {},
   };
 }

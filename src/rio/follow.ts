@@ -9,7 +9,7 @@ import { AppError } from "../errors.js";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import { toRioEvent } from "./event-mapping.js";
 import { isRetryable, toAppError } from "./grpc-errors.js";
-import type { OpenStream } from "./stream-call.js";
+import { stopReading, type ConsumerResult, type OpenStream } from "./stream-call.js";
 import type { FollowOutcome, RioEvent, TerminalRioEvent } from "./types.js";
 
 export interface ReattachInfo {
@@ -26,6 +26,11 @@ export interface FollowHooks {
   onReattach?(info: ReattachInfo): void;
   /** A sequence gap (expected after re-attach: log events are not replayed). */
   onGap?(info: { buildId: string; after: number; next: number }): void;
+  /**
+   * While following: a BuildEvent decoded off the wire, before any check or mapping (benchmarks
+   * stamp arrival times here). Called on the hot path: keep it cheap.
+   */
+  onWireEvent?(buildId: string, sequence: number): void;
 }
 
 export interface FollowOptions {
@@ -54,12 +59,35 @@ export async function followBuild(deps: FollowDeps, opts: FollowOptions): Promis
   let pending = deps.initial;
   // The submit stream was opened without the caller's signal; tear down whichever stream is current.
   let current: OpenStream<BuildEvent> | undefined;
+  /** Set by onMessage when it delivers the terminal event. */
+  let terminal: FollowOutcome | undefined;
   const onAbort = (): void => current?.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     return await followLoop();
   } finally {
     signal?.removeEventListener("abort", onAbort);
+  }
+
+  /** One wire event: called by the stream, once per message, with no allocation of its own. */
+  function onMessage(msg: BuildEvent): ConsumerResult {
+    const seq = Number(msg.sequence);
+    hooks.onWireEvent?.(msg.buildId, seq);
+    const c = msg.event.case;
+    if (c === "completed" || c === "failed" || c === "cancelled") {
+      // Never dropped on sequence: a replayed terminal may carry seq == since (docs/rio-build.md, behaviour 2).
+      const ev = toRioEvent(msg) as TerminalRioEvent;
+      terminal = { type: "terminal", event: ev, lastSequence: Math.max(last, seq) };
+      const delivering = deliver(onEvent, ev);
+      return delivering === undefined ? stopReading : delivering.then(() => stopReading);
+    }
+    if (seq <= last) return; // replay overlap or a duplicate after re-attach
+    failures = 0; // new events flow again: the next outage gets the full retry budget
+    if (seq > last + 1 && last > 0) hooks.onGap?.({ buildId, after: last, next: seq });
+    last = seq;
+    const ev = toRioEvent(msg);
+    if (ev === null) return; // an event type newer than our proto
+    return deliver(onEvent, ev);
   }
 
   async function followLoop(): Promise<FollowOutcome> {
@@ -73,27 +101,10 @@ export async function followBuild(deps: FollowDeps, opts: FollowOptions): Promis
         const stream = pending ?? (await deps.watch(last, signal));
         pending = undefined;
         current = stream;
+        terminal = undefined;
         if (signal?.aborted) stream.abort();
-        for await (const msg of stream.messages) {
-          const seq = Number(msg.sequence);
-          const c = msg.event.case;
-          if (c === "completed" || c === "failed" || c === "cancelled") {
-            // Never dropped on sequence: a replayed terminal may carry seq == since (docs/rio-build.md, behaviour 2).
-            const ev = toRioEvent(msg) as TerminalRioEvent;
-            const delivering = deliver(onEvent, ev, stream);
-            if (delivering !== undefined) await delivering;
-            stream.abort(); // rio keeps the stream open until cleanup; we are done with it
-            return { type: "terminal", event: ev, lastSequence: Math.max(last, seq) };
-          }
-          if (seq <= last) continue; // replay overlap or a duplicate after re-attach
-          failures = 0; // new events flow again: the next outage gets the full retry budget
-          if (seq > last + 1 && last > 0) hooks.onGap?.({ buildId, after: last, next: seq });
-          last = seq;
-          const ev = toRioEvent(msg);
-          if (ev === null) continue; // an event type newer than our proto
-          const delivering = deliver(onEvent, ev, stream);
-          if (delivering !== undefined) await delivering;
-        }
+        await stream.consume(onMessage);
+        if (terminal !== undefined) return terminal;
         stream.abort(); // releases the signal listener; the call is already over
         reason = "eof";
       } catch (err) {
@@ -130,20 +141,19 @@ class ConsumerFailure {
 }
 
 /**
- * Calls the consumer; awaits only when it returned a promise, so a synchronous consumer costs no
- * extra microtask per event.
+ * Calls the consumer; returns its promise only when it returned one, so a synchronous consumer
+ * costs no extra microtask per event. Its failures are marked so they propagate (the stream
+ * cancels its call on them).
  */
-function deliver(onEvent: FollowOptions["onEvent"], ev: RioEvent, stream: OpenStream<BuildEvent>): Promise<void> | undefined {
+function deliver(onEvent: FollowOptions["onEvent"], ev: RioEvent): Promise<void> | undefined {
   let r: void | Promise<void>;
   try {
     r = onEvent(ev);
   } catch (err) {
-    stream.abort();
     throw new ConsumerFailure(err);
   }
   if (r === undefined) return undefined;
   return r.catch((err: unknown) => {
-    stream.abort();
     throw new ConsumerFailure(err);
   });
 }

@@ -1,28 +1,32 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { status as Status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../errors.js";
-import { isRetryable, toAppError } from "./grpc-errors.js";
+import { isRetryable, statusToAppError, toAppError } from "./grpc-errors.js";
 
 describe("toAppError", () => {
   it.each([
-    [Code.InvalidArgument, "invalid_argument"],
-    [Code.NotFound, "not_found"],
-    [Code.AlreadyExists, "conflict"],
-    [Code.Unavailable, "unavailable"],
-    [Code.ResourceExhausted, "resource_exhausted"],
-    [Code.FailedPrecondition, "failed_precondition"],
-    [Code.Unauthenticated, "not_authorized"],
-    [Code.PermissionDenied, "not_authorized"],
-    [Code.DeadlineExceeded, "timeout"],
-    [Code.Canceled, "cancelled"],
-    [Code.Internal, "internal"],
-    [Code.Unknown, "internal"],
-    [Code.Unimplemented, "internal"],
+    [Status.INVALID_ARGUMENT, "invalid_argument"],
+    [Status.NOT_FOUND, "not_found"],
+    [Status.ALREADY_EXISTS, "conflict"],
+    [Status.UNAVAILABLE, "unavailable"],
+    [Status.RESOURCE_EXHAUSTED, "resource_exhausted"],
+    [Status.FAILED_PRECONDITION, "failed_precondition"],
+    [Status.UNAUTHENTICATED, "not_authorized"],
+    [Status.PERMISSION_DENIED, "not_authorized"],
+    [Status.DEADLINE_EXCEEDED, "timeout"],
+    [Status.CANCELLED, "cancelled"],
+    [Status.INTERNAL, "internal"],
+    [Status.UNKNOWN, "internal"],
+    [Status.UNIMPLEMENTED, "internal"],
   ] as const)("maps gRPC %s to %s", (code, want) => {
-    const e = toAppError(new ConnectError("boom", code), "Ctx");
+    const e = statusToAppError({ code, details: "boom" }, "Ctx");
     expect(e).toBeInstanceOf(AppError);
     expect(e.code).toBe(want);
     expect(e.message).toBe("Ctx: boom");
+  });
+
+  it("treats a status code outside gRPC's range as UNKNOWN", () => {
+    expect(statusToAppError({ code: 99, details: "odd" }).code).toBe("internal");
   });
 
   it("passes AppErrors through and wraps plain errors as internal", () => {

@@ -1,37 +1,39 @@
 /**
- * The one place where gRPC status codes become AppErrors. Every RPC of the rio client routes its
+ * The one place where gRPC status codes become AppErrors. The transport (./grpc-channel.ts) turns
+ * every non-OK status into an AppError here, and every RPC of the rio client routes its other
  * failures through `toAppError`, so callers only ever see the closed AppError code set.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { status as Status } from "@grpc/grpc-js";
 import { AppError, type AppErrorCode } from "../errors.js";
 
-export function appErrorCodeFor(code: Code): AppErrorCode {
+export function appErrorCodeFor(code: Status): AppErrorCode {
   switch (code) {
-    case Code.InvalidArgument:
+    case Status.INVALID_ARGUMENT:
       return "invalid_argument";
-    case Code.NotFound:
+    case Status.NOT_FOUND:
       return "not_found";
-    case Code.AlreadyExists:
+    case Status.ALREADY_EXISTS:
       return "conflict";
-    case Code.Unavailable:
+    case Status.UNAVAILABLE:
       return "unavailable";
-    case Code.ResourceExhausted:
+    case Status.RESOURCE_EXHAUSTED:
       return "resource_exhausted";
-    case Code.FailedPrecondition:
+    case Status.FAILED_PRECONDITION:
       return "failed_precondition";
-    case Code.Unauthenticated:
-    case Code.PermissionDenied:
+    case Status.UNAUTHENTICATED:
+    case Status.PERMISSION_DENIED:
       return "not_authorized";
-    case Code.DeadlineExceeded:
+    case Status.DEADLINE_EXCEEDED:
       return "timeout";
-    case Code.Canceled:
+    case Status.CANCELLED:
       return "cancelled";
-    case Code.Unknown:
-    case Code.Aborted:
-    case Code.OutOfRange:
-    case Code.Unimplemented:
-    case Code.Internal:
-    case Code.DataLoss:
+    case Status.OK: // never passed for a failure; an OK without its message is a protocol error
+    case Status.UNKNOWN:
+    case Status.ABORTED:
+    case Status.OUT_OF_RANGE:
+    case Status.UNIMPLEMENTED:
+    case Status.INTERNAL:
+    case Status.DATA_LOSS:
       return "internal";
     default: {
       const unreachable: never = code;
@@ -40,12 +42,19 @@ export function appErrorCodeFor(code: Code): AppErrorCode {
   }
 }
 
-/** Wraps anything a connect call threw; AppErrors pass through untouched. */
+/** A call's final non-OK status as an AppError; a code outside gRPC's 0–16 counts as UNKNOWN. */
+export function statusToAppError(status: { readonly code: number; readonly details: string }, context?: string): AppError {
+  const known = Number.isInteger(status.code) && status.code >= 0 && status.code <= 16;
+  const code = appErrorCodeFor(known ? (status.code as Status) : Status.UNKNOWN);
+  const message = context ? `${context}: ${status.details}` : status.details;
+  return new AppError(code, message);
+}
+
+/** AppErrors pass through untouched; anything else that escaped a call is `internal`. */
 export function toAppError(err: unknown, context?: string): AppError {
   if (err instanceof AppError) return err;
-  const ce = ConnectError.from(err);
-  const message = context ? `${context}: ${ce.rawMessage}` : ce.rawMessage;
-  return new AppError(appErrorCodeFor(ce.code), message, undefined, { cause: err });
+  const text = err instanceof Error ? err.message : String(err);
+  return new AppError("internal", context ? `${context}: ${text}` : text, undefined, { cause: err });
 }
 
 /**

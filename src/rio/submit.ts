@@ -9,7 +9,7 @@ import { AppError } from "../errors.js";
 import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 import { toAppError } from "./grpc-errors.js";
 import type { FollowOptions } from "./follow.js";
-import type { OpenStream } from "./stream-call.js";
+import { stopReading, type OpenStream } from "./stream-call.js";
 import type { FollowOutcome } from "./types.js";
 
 export const buildIdHeader = "x-rio-build-id";
@@ -65,7 +65,7 @@ export async function submitBuild(deps: SubmitDeps, opts: SubmitOptions = {}): P
       if (opts.signal?.aborted) throw new AppError("cancelled", "submission aborted", undefined, { cause: e });
     }
   }
-  const buildId = stream.header.get(buildIdHeader) ?? "";
+  const buildId = stream.header(buildIdHeader) ?? "";
   logger.info({ buildId }, "rio accepted the build");
   let initial: OpenStream<BuildEvent> | undefined = stream;
   return {
@@ -90,9 +90,9 @@ export async function submitBuild(deps: SubmitDeps, opts: SubmitOptions = {}): P
  */
 async function openWithBuildId(deps: SubmitDeps, signal: AbortSignal | undefined): Promise<OpenStream<BuildEvent>> {
   const stream = await deps.open(signal);
-  if (stream.header.get(buildIdHeader)) return stream;
+  if (stream.header(buildIdHeader)) return stream;
   try {
-    for await (const _ of stream.messages) break;
+    await stream.consume(() => stopReading);
   } catch (err) {
     throw toAppError(err, "SubmitBuild");
   } finally {
