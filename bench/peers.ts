@@ -15,7 +15,7 @@
  * range of its runs, and the ratio of the first column to each other column per pair (median and
  * range). The load average is checked before and during; a busy machine gets a warning.
  *
- * Options: --json (JSON instead of the table), --pairs N (default 5), --only wamp|rio,
+ * Options: --json (JSON on stdout, the table then goes to stderr), --pairs N (default 5), --only wamp|rio,
  *   --routers embedded,fox-wamp,wamp-server, --readers rio,grpc-js[,grpc-js-follow],
  *   --events1 N, --events10 N, --calls1 N, --calls50 N, --idle N, --rio-events N, --quick.
  */
@@ -23,6 +23,7 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { loadWarning, startLoadWatch, type LoadReport } from "./peers/load-watch.js";
 import { renderSection, summarise, type Row, type Section } from "./peers/report.js";
+import { median } from "./peers/stats.js";
 import { createRioBench } from "./peers/rio-figures.js";
 import type { ReaderVariant } from "./peers/rio-reader.js";
 import { createWampBench, wampFigures, type Sample, type WampFigure } from "./peers/wamp-figures.js";
@@ -58,7 +59,7 @@ for (const r of routers) if (!["embedded", "fox-wamp", "wamp-server"].includes(r
 for (const r of readers) if (!["rio", "grpc-js", "grpc-js-follow"].includes(r)) throw new Error(`unknown reader ${r}`);
 const sizes = {
   events1: num(args.events1, 100_000, 10_000),
-  events10: num(args.events10, 30_000, 3_000),
+  events10: num(args.events10, 50_000, 5_000),
   calls1: num(args.calls1, 10_000, 2_000),
   calls50: num(args.calls50, 50_000, 5_000),
   idle: num(args.idle, 1000, 200),
@@ -93,6 +94,7 @@ if (args.only !== "rio") {
   const values = new Map<WampFigure, Record<string, number[]>>();
   const cpu = new Map<WampFigure, Record<string, number[]>>();
   const rss: Record<string, number[]> = {};
+  const clientCpu = new Map<WampFigure, number[]>();
   for (const figure of wampFigures) {
     values.set(figure, Object.fromEntries(routers.map((r) => [r, []])));
     cpu.set(figure, Object.fromEntries(routers.map((r) => [r, []])));
@@ -101,6 +103,7 @@ if (args.only !== "rio") {
         const s = await bench.run(figure, router);
         values.get(figure)![router]!.push(record(`${figure} ${router} run ${pair + 1}`, s));
         if (s.cpuUsPerOp !== undefined) cpu.get(figure)![router]!.push(s.cpuUsPerOp);
+        if (s.clientCpuUsPerOp !== undefined) clientCpu.set(figure, [...(clientCpu.get(figure) ?? []), s.clientCpuUsPerOp]);
         if (s.rssPerSession !== undefined) (rss[router] ??= []).push(s.rssPerSession / 1024);
       }
     }
@@ -133,6 +136,8 @@ if (args.only !== "rio") {
       `idle session: a fresh router process per run; 100 warm sessions, then heapUsed and RSS after two full GCs, then ` +
         `${sizes.idle} more idle anonymous sessions and the same again; (after − before) / ${sizes.idle}`,
       "router CPU: user+system time of the router process over the run (process.cpuUsage), divided by publications or calls",
+      "both client processes together, CPU µs per publication or call, median (max) over all routers' runs: " +
+        [...clientCpu].map(([f, v]) => `${f} ${median(v).toFixed(1)} (${Math.max(...v).toFixed(1)})`).join(", "),
     ],
   });
 }
@@ -171,7 +176,23 @@ const loadReport: LoadReport = load.stop();
 const warning = loadWarning(loadReport);
 const targets = checkTargets(sections);
 
+const table: string[] = [];
+table.push(`peers benchmark: node ${process.version}, ${loadReport.cores} cores, ${pairs} interleaved runs per column; median ±half-range, ratios per pair: median (min–max)`);
+table.push(loadText(loadReport));
+if (warning) table.push(`WARNING: ${warning}`);
+for (const s of sections) table.push("", renderSection(s));
+if (targets.length > 0) {
+  table.push("", "targets (issue 15), on the median pair ratio:");
+  for (const t of targets) table.push(`  ${t.met ? "met    " : "not met"}  ${t.text}`);
+}
+if (incomplete.length > 0) {
+  table.push("", "incomplete runs (their partial rate is in the figures):");
+  for (const i of incomplete) table.push(`  ${i}`);
+}
+
 if (args.json) {
+  // JSON on stdout for tools, the table on stderr for the person who ran it.
+  process.stderr.write(`${table.join("\n")}\n`);
   console.log(
     JSON.stringify(
       {
@@ -189,20 +210,7 @@ if (args.json) {
     ),
   );
 } else {
-  const out: string[] = [];
-  out.push(`peers benchmark: node ${process.version}, ${loadReport.cores} cores, ${pairs} interleaved runs per column; median ±half-range, ratios per pair: median (min–max)`);
-  out.push(loadText(loadReport));
-  if (warning) out.push(`WARNING: ${warning}`);
-  for (const s of sections) out.push("", renderSection(s));
-  if (targets.length > 0) {
-    out.push("", "targets (issue 15), on the median pair ratio:");
-    for (const t of targets) out.push(`  ${t.met ? "met    " : "not met"}  ${t.text}`);
-  }
-  if (incomplete.length > 0) {
-    out.push("", "incomplete runs (their partial rate is in the figures):");
-    for (const i of incomplete) out.push(`  ${i}`);
-  }
-  console.log(out.join("\n"));
+  console.log(table.join("\n"));
 }
 
 function loadText(r: LoadReport): string {

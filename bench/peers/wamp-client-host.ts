@@ -10,6 +10,7 @@
  *   call {url, count, inFlight, timeoutMs}  CALLs keeping `inFlight` outstanding: {completed, ms}
  *   idle {url, connections}               joined sessions that do nothing
  *   close-all                             closes every connection this process opened
+ *   cpu-start / cpu-stop                  this process's CPU between them (µs), to show it is not the limit
  */
 import { performance } from "node:perf_hooks";
 import { serveParent } from "./child-link.js";
@@ -227,9 +228,18 @@ async function closeAll(): Promise<void> {
   open.clear();
 }
 
+let cpuFrom: NodeJS.CpuUsage | undefined;
+
 serveParent({}, async (m) => {
   const url = m.url as string;
   switch (m.cmd) {
+    case "cpu-start":
+      cpuFrom = process.cpuUsage();
+      return {};
+    case "cpu-stop": {
+      const used = process.cpuUsage(cpuFrom);
+      return { us: used.user + used.system };
+    }
     case "subscribe":
       return subscribe(url, m.connections as number, m.expect as number);
     case "await-events":

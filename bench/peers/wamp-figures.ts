@@ -24,6 +24,8 @@ export interface WampSizes {
 export interface Sample {
   readonly value: number;
   readonly cpuUsPerOp?: number;
+  /** CPU of both client processes per operation: evidence that the clients were not the limit. */
+  readonly clientCpuUsPerOp?: number;
   /** Set when the run did not finish (timeout, lost messages): value is then the partial rate. */
   readonly incomplete?: string;
   /** For memory runs: the RSS figure beside the heap figure (bytes per session). */
@@ -52,23 +54,30 @@ export async function createWampBench(routers: readonly RouterKind[], sizes: Wam
   for (const kind of routers) hosts.set(kind, await tracked(startChild("./wamp-router-host.ts", [kind])));
 
   const timeout = sizes.runTimeoutMs;
+  const cpuStart = (host: ChildLink): Promise<unknown> =>
+    Promise.all([host, clientA, clientB].map((l) => l.request({ cmd: "cpu-start" })));
+  /** Router µs and both clients' µs since cpuStart. */
+  const cpuStop = async (host: ChildLink): Promise<{ router: number; clients: number }> => {
+    const [router, a, b] = await Promise.all([host, clientA, clientB].map((l) => l.request<{ us: number }>({ cmd: "cpu-stop" })));
+    return { router: router!.us, clients: a!.us + b!.us };
+  };
   const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
 
   async function events(host: ChildLink, subscribers: number, count: number): Promise<Sample> {
     const url = host.hello.url as string;
     try {
       await clientA.request({ cmd: "subscribe", url, connections: subscribers, expect: count });
-      await host.request({ cmd: "cpu-start" });
+      await cpuStart(host);
       const arrived = clientA.request<{ received: number; expected: number; ms: number }>({ cmd: "await-events", timeoutMs: timeout }, timeout + 30_000);
       const published = clientB.request({ cmd: "publish", url, count }, timeout + 30_000).catch((e: Error) => e);
       const got = await arrived;
-      const { us } = await host.request<{ us: number }>({ cmd: "cpu-stop" });
+      const cpu = await cpuStop(host);
       const pub = await published;
       const publications = got.received / subscribers;
       const value = got.ms > 0 ? (publications / got.ms) * 1000 : NaN;
       const incomplete =
         pub instanceof Error ? pub.message : got.received < got.expected ? `${got.received} of ${got.expected} events arrived` : undefined;
-      return { value, cpuUsPerOp: us / count, ...(incomplete ? { incomplete } : {}) };
+      return { value, cpuUsPerOp: cpu.router / count, clientCpuUsPerOp: cpu.clients / count, ...(incomplete ? { incomplete } : {}) };
     } finally {
       await Promise.all([clientA.request({ cmd: "close-all" }), clientB.request({ cmd: "close-all" })]);
       await settle();
@@ -79,14 +88,20 @@ export async function createWampBench(routers: readonly RouterKind[], sizes: Wam
     const url = host.hello.url as string;
     try {
       await clientA.request({ cmd: "register", url });
-      await host.request({ cmd: "cpu-start" });
+      await cpuStart(host);
       const r = await clientB
         .request<{ completed: number; ms: number }>({ cmd: "call", url, count, inFlight, timeoutMs: timeout }, timeout + 30_000)
         .catch((e: Error) => e);
-      const { us } = await host.request<{ us: number }>({ cmd: "cpu-stop" });
+      const cpu = await cpuStop(host);
       if (r instanceof Error) return { value: NaN, incomplete: r.message };
       const incomplete = r.completed < count ? `${r.completed} of ${count} calls completed` : undefined;
-      return { value: (r.completed / r.ms) * 1000, cpuUsPerOp: us / Math.max(1, r.completed), ...(incomplete ? { incomplete } : {}) };
+      const ops = Math.max(1, r.completed);
+      return {
+        value: (r.completed / r.ms) * 1000,
+        cpuUsPerOp: cpu.router / ops,
+        clientCpuUsPerOp: cpu.clients / ops,
+        ...(incomplete ? { incomplete } : {}),
+      };
     } finally {
       await Promise.all([clientA.request({ cmd: "close-all" }), clientB.request({ cmd: "close-all" })]);
       await settle();
