@@ -21,7 +21,8 @@ export interface RawWebSocketOptions {
   readonly protocol: string;
   /** Called with the payload bytes `chunk[start, end)`; valid only during the call. */
   readonly onMessage: (chunk: Buffer, start: number, end: number) => void;
-  readonly onClose?: () => void;
+  /** Called once the TCP connection is closed, with the error that closed it, if any. */
+  readonly onClose?: (error?: Error) => void;
 }
 
 const OP_TEXT = 0x1;
@@ -98,8 +99,10 @@ export function openRawWebSocket(options: RawWebSocketOptions): Promise<RawWebSo
         rest = Buffer.from(buf.subarray(at));
       }
     };
+    let failure: Error | undefined;
+    socket.on("error", (err) => (failure = err));
     socket.on("data", onData);
-    socket.on("close", () => options.onClose?.());
+    socket.on("close", () => options.onClose?.(failure));
   });
 }
 

@@ -57,6 +57,7 @@ async function join(url: string, onMessage: (type: number, buf: Buffer, start: n
     refused = reject;
   });
   let inSession = false;
+  let opened: RawWebSocket | undefined = undefined; // set once open; a close may come first
   const ws = await openRawWebSocket({
     url,
     protocol: "wamp.2.json",
@@ -68,11 +69,13 @@ async function join(url: string, onMessage: (type: number, buf: Buffer, start: n
         welcomed();
       } else refused(new Error(`not welcomed: ${buf.toString("utf8", start, end)}`));
     },
-    onClose() {
-      open.delete(ws);
-      refused(new Error("connection closed before WELCOME"));
+    onClose(error) {
+      if (opened) open.delete(opened);
+      if (error) console.error(`wamp-client-host: connection to ${url} failed: ${error.message}`);
+      refused(error ?? new Error("connection closed before WELCOME"));
     },
   });
+  opened = ws;
   open.add(ws);
   if (ws.protocol !== "wamp.2.json") throw new Error(`router chose subprotocol '${ws.protocol}'`);
   ws.send(HELLO);
