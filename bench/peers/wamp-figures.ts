@@ -132,9 +132,14 @@ export async function createWampBench(routers: readonly RouterKind[], sizes: Wam
   }
 
   // Warm-up, not recorded: JIT and first-connection costs of both clients and every router.
-  for (const host of hosts.values()) {
-    await events(host, 1, Math.min(5000, sizes.events1));
-    await calls(host, 50, Math.min(5000, sizes.calls50));
+  // A router that cannot finish them is not measured at all.
+  for (const [kind, host] of hosts) {
+    for (const s of [await events(host, 1, Math.min(5000, sizes.events1)), await calls(host, 50, Math.min(5000, sizes.calls50))]) {
+      if (s.incomplete) {
+        await Promise.all([...hosts.values(), clientA, clientB].map((l) => l.close()));
+        throw new Error(`${kind} failed its warm-up run: ${s.incomplete}`);
+      }
+    }
   }
 
   return {
