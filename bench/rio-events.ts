@@ -16,7 +16,7 @@
  *   what src/rio adds above the decode: sequence checks, mapping to RioEvent (UTF-8 decode of
  *   the lines, timestamp to RFC 3339) and delivery. The next message is read only after the
  *   consumer returns, so the span contains no queueing inside the client.
- * - The same figure for a bare @grpc/grpc-js reader of the same stream: bench/rio-events-bare.ts.
+ * - The same figure for a bare @grpc/grpc-js reader of the same stream, interleaved: bench/peers.ts --only rio.
  *
  * Run: npx tsx bench/rio-events.ts [events=200000]
  */
