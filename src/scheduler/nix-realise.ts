@@ -1,7 +1,7 @@
 /**
  * One `nix-store --realise` of one derivation, with its internal-json stderr decoded into log
- * lines and phases per derivation (nix-notes §2.5) and a kill that spares nothing: SIGTERM to
- * the process group, SIGKILL after a grace (§2.7). Success is decided by the caller from output
+ * lines and phases per derivation (docs/nix.md, "Log format") and a kill that spares nothing: SIGTERM to
+ * the process group, SIGKILL after a grace (docs/nix.md, "Cancelling"). Success is decided by the caller from output
  * validity, because `stop` carries no success flag.
  */
 import { createInterface } from "node:readline";
