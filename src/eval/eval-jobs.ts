@@ -1,5 +1,5 @@
 /**
- * nix-eval-jobs: command line and output parser (nix-notes §3). Each stdout line is one job;
+ * nix-eval-jobs: command line and output parser (docs/nix.md, "nix-eval-jobs"). Each stdout line is one job;
  * a line with `error` is that job's evaluation error, and evaluation goes on (rc 0). A non-zero
  * exit is fatal (the root failed, or a worker crashed).
  */

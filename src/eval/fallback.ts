@@ -1,5 +1,5 @@
 /**
- * The evaluator used when nix-eval-jobs is not on PATH (nix-notes §4): one
+ * The evaluator used when nix-eval-jobs is not on PATH (docs/nix.md, "The nix-instantiate fallback"): one
  * `nix-instantiate --eval --strict --json --read-write-mode` walker over the whole tree; jobs whose
  * `throw`/`assert` the walker caught are re-evaluated one by one to get their message; after an
  * uncatchable error the tree is split and evaluated per attribute (with `--log-format

@@ -69,7 +69,7 @@ function smallestNonZero(values: number[]): number | undefined {
   return v.length > 0 ? Math.min(...v) : undefined;
 }
 
-/** nix-store's exit status → rio's BuildResultStatus (nix-notes: 100 failed, 101 timed out, 102 hash mismatch). */
+/** nix-store's exit status → rio's BuildResultStatus (docs/nix.md, "Log format": 100 failed, 101 timed out, 102 hash mismatch). */
 export function failureStatus(res: RealiseResult): BuildResultStatus {
   switch (res.exitCode) {
     case 101:

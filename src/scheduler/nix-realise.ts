@@ -1,12 +1,13 @@
 /**
  * One `nix-store --realise` of one derivation, with its internal-json stderr decoded into log
- * lines and phases per derivation (nix-notes §2.5) and a kill that spares nothing: SIGTERM to
- * the process group, SIGKILL after a grace (§2.7). Success is decided by the caller from output
+ * lines and phases per derivation (docs/nix.md, "Log format") and a kill that spares nothing: SIGTERM to
+ * the process group, SIGKILL after a grace (docs/nix.md, "Cancelling"). Success is decided by the caller from output
  * validity, because `stop` carries no success flag.
  */
 import { createInterface } from "node:readline";
 import { execa } from "execa";
 import { nixEnv } from "../nix-env.js";
+import { terminateGroup } from "../process-group.js";
 
 export interface RealiseOptions {
   readonly drvPath: string;
@@ -84,30 +85,20 @@ export function startRealise(opts: RealiseOptions): RunningRealise {
   });
   const stderrClosed = new Promise<void>((resolve) => lines.once("close", () => resolve()));
 
-  let killTimer: NodeJS.Timeout | undefined;
-  const signalGroup = (sig: NodeJS.Signals): void => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // already gone
-    }
-  };
+  let killing = false;
 
   const done = (async (): Promise<RealiseResult> => {
     const result = await child;
     await stderrClosed;
-    if (killTimer) clearTimeout(killTimer);
     return { exitCode: result.exitCode, signal: result.signal, errors };
   })();
 
   return {
     done,
     kill() {
-      if (killTimer) return;
-      signalGroup("SIGTERM");
-      killTimer = setTimeout(() => signalGroup("SIGKILL"), opts.killGraceMs);
-      killTimer.unref();
+      if (killing || child.pid === undefined) return;
+      killing = true;
+      void terminateGroup(child.pid, opts.killGraceMs);
     },
   };
 }

@@ -1,5 +1,5 @@
 // nix-eval-jobs is not installable here: its output parser runs on recorded lines that follow
-// nix-notes §3.3 (drv.cc to_json / worker.cc error lines).
+// docs/nix.md, "nix-eval-jobs" (nix-eval-jobs' drv.cc to_json / worker.cc error lines).
 import { describe, expect, it } from "vitest";
 import { evalJobsArgs, parseEvalJobsLine } from "../../src/eval/eval-jobs.js";
 
