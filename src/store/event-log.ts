@@ -8,6 +8,7 @@ import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
 import { rowInserter } from "../sqlite-insert.js";
 import { requireDeployment } from "./lookups.js";
+import { enqueueDeliveries } from "./webhook-outbox.js";
 
 export interface EventOwner {
   readonly id: number;
@@ -34,6 +35,7 @@ export function appendEvents(ctx: StoreContext, log: WriteLog, owner: EventOwner
   }
   insertEvents(ctx.db, rows);
   log.events.push(...stored);
+  enqueueDeliveries(ctx, owner.id, stored, at);
   return stored;
 }
 
