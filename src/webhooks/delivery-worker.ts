@@ -100,6 +100,17 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   let timer: NodeJS.Timeout | null = null;
   let idle: (() => void) | null = null;
   const results: AttemptRecord[] = [];
+  // Opened secrets by webhook, so a busy webhook is not decrypted per delivery; keyed by the sealed
+  // value too, so a changed row is opened again. Bounded: it is cleared when it grows past the cap.
+  const secrets = new Map<string, { sealed: string; secret: string }>();
+  const openSecret = (webhook: string, sealed: string): string => {
+    const hit = secrets.get(webhook);
+    if (hit?.sealed === sealed) return hit.secret;
+    const secret = options.openSecret(webhook, sealed);
+    if (secrets.size >= 10_000) secrets.clear();
+    secrets.set(webhook, { sealed, secret });
+    return secret;
+  };
 
   const setTimer = (at: Date | null) => {
     if (timer) clearTimeout(timer);
@@ -161,7 +172,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     inFlight += 1;
     let record: AttemptRecord;
     try {
-      const secret = options.openSecret(c.webhook, c.sealedSecret);
+      const secret = openSecret(c.webhook, c.sealedSecret);
       const outcome = await sender.send({
         url: c.url,
         body: c.body,
