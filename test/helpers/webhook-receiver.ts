@@ -1,7 +1,7 @@
 /**
  * A real HTTP receiver on loopback for webhook tests: records every request (headers, raw body,
  * connection, arrival time) and answers as the test says, per request: a status, a hang, a closed
- * socket, a redirect, an endless body.
+ * socket, a redirect, an endless body, a late answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -19,6 +19,7 @@ export interface ReceivedRequest {
 
 export type Answer =
   | { readonly kind: "status"; readonly status: number; readonly body?: string }
+  | { readonly kind: "slow"; readonly ms: number; readonly status: number }
   | { readonly kind: "hang" }
   | { readonly kind: "close" }
   | { readonly kind: "redirect"; readonly status: number; readonly location: string }
@@ -65,6 +66,13 @@ export async function startReceiver(options: { keepAliveTimeoutMs?: number } = {
       switch (a.kind) {
         case "status":
           res.writeHead(a.status, { "content-type": "text/plain" }).end(a.body ?? "");
+          return;
+        case "slow":
+          hung.add(res);
+          setTimeout(() => {
+            hung.delete(res);
+            if (!res.destroyed) res.writeHead(a.status).end();
+          }, a.ms);
           return;
         case "hang":
           hung.add(res);
