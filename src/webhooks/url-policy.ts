@@ -24,6 +24,8 @@ export interface AddressPolicyOptions {
   /** The operator's flag: also allow loopback, link-local and private addresses. */
   readonly allowPrivate: boolean;
   readonly resolve?: Resolver;
+  /** How long a name may take to resolve before the answer is `unavailable` (default 5 s). */
+  readonly resolveTimeoutMs?: number;
 }
 
 /** The callback shape `net.connect({ lookup })` calls, with and without `all`. */
@@ -81,6 +83,15 @@ export function parseWebhookUrl(text: string): URL {
 
 export function createAddressPolicy(options: AddressPolicyOptions): AddressPolicy {
   const resolve = options.resolve ?? systemResolver;
+  const resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
+  /** The resolver, bounded: a DNS server that does not answer must not hold a caller for ever. */
+  const resolveBounded = (hostname: string): Promise<readonly ResolvedAddress[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("resolver timeout"), { code: "ETIMEOUT" })), resolveTimeoutMs);
+    });
+    return Promise.race([resolve(hostname), late]).finally(() => clearTimeout(timer));
+  };
 
   /** "a loopback address" when `address` may not be dialled, else null. */
   const refusedAs = (address: string): string | null => {
@@ -102,7 +113,7 @@ export function createAddressPolicy(options: AddressPolicyOptions): AddressPolic
       found = [{ address: hostname, family: hostname.includes(":") ? 6 : 4 }];
     } else {
       try {
-        found = await resolve(hostname);
+        found = await resolveBounded(hostname);
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") throw invalidUrl(`${hostname} does not resolve`);

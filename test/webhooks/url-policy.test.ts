@@ -92,5 +92,12 @@ describe("webhook URL rules", () => {
     expect((await refusal(policy, "https://empty.example/h")).message).toBe("url: empty.example does not resolve");
     const flaky = await refusal(policy, "https://flaky.example/h");
     expect(flaky.code).toBe("unavailable");
+    // A resolver that never answers is given up after the bound.
+    const silent = createAddressPolicy({ allowPrivate: false, resolve: () => new Promise(() => undefined), resolveTimeoutMs: 100 });
+    const t0 = Date.now();
+    const slow = await refusal(silent, "https://silent.example/h");
+    expect(slow.code).toBe("unavailable");
+    expect(slow.message).toMatch(/cannot resolve silent\.example now \(ETIMEOUT\)/);
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });
