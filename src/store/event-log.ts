@@ -1,7 +1,8 @@
 /**
  * The per-deployment event log. `appendEvents` reserves `n` sequence numbers by bumping
  * `deployments.seq` and inserts the events, inside the caller's transaction, so an event exists
- * if and only if the change that caused it committed, and seq is gapless from 1.
+ * if and only if the change that caused it committed, and seq is gapless from 1. The webhook
+ * deliveries of those events (webhook-outbox.ts) are stored in the same transaction.
  */
 import type { EventType, PendingEvent, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
