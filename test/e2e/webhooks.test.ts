@@ -145,6 +145,35 @@ describe("webhooks", () => {
     }
   });
 
+  it("gives up on a receiver that keeps redirecting: growing delays, then failed, and the webhook says since when it fails", { timeout: 90_000 }, async () => {
+    const doomed = await startReceiver();
+    try {
+      doomed.answer = () => ({ kind: "redirect", status: 302, location: receiver.url });
+      const before = receiver.requests.length;
+      const hook = await create(acme, { url: doomed.url, events: ["sync.queued"], deployment: "doomed" });
+      await submit(acme, "doomed", { build_sleep_secs: 60 });
+      await until(async () => (await deliveries(acme, hook.webhook.webhook)).deliveries[0]?.state === "failed", "given up", 60_000);
+      const [d] = (await deliveries(acme, hook.webhook.webhook)).deliveries;
+      expect(d).toMatchObject({ state: "failed", last_status: 302, last_error: "redirect (HTTP 302) not followed", next_attempt_at: null });
+      expect(d?.attempts).toBe(doomed.requests.length);
+      expect(d?.attempts).toBeGreaterThanOrEqual(10); // 20 s of retries at most 0.8 s apart
+      // 200 ms doubling to 800 ms (jitter only adds): the gaps grow, then stay at the cap.
+      const at = doomed.requests.map((r) => r.at);
+      const gaps = at.slice(1).map((t, i) => t - (at[i] ?? 0));
+      expect(gaps[0]).toBeGreaterThanOrEqual(190);
+      expect(gaps[1]).toBeGreaterThanOrEqual(390);
+      for (const g of gaps.slice(2)) expect(g).toBeGreaterThanOrEqual(790);
+      // The redirect target never heard of it.
+      expect(receiver.requests.slice(before).filter((r) => r.headers["x-fediversity-delivery"] === d?.delivery)).toEqual([]);
+      const view = (await acme.call<WebhookListResult>("fediversity.webhook.list", {})).webhooks.find((w) => w.webhook === hook.webhook.webhook);
+      expect(view?.failing_since).not.toBeNull();
+      expect(view?.last_delivery_at).toBeNull();
+      await acme.call("fediversity.deployment.cancel", { deployment: "doomed" });
+    } finally {
+      await doomed.close();
+    }
+  });
+
   it("isolates tenants in every webhook procedure; panel and operator act for a named tenant", async () => {
     const hook = await create(acme, { url: `${receiver.url}/iso`, deployment: "iso" });
     const id = hook.webhook.webhook;
