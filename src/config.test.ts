@@ -36,6 +36,31 @@ describe("parseServiceConfig", () => {
     ]);
   });
 
+  it("webhooks default to the contract's schedule, refuse private targets, and keep the key beside the data", () => {
+    const c = parseServiceConfig(["--data-dir", "/srv/fd"], {});
+    expect(c.webhooks).toEqual({
+      allowPrivate: false,
+      keyFile: "/srv/fd/webhook-secrets.key",
+      timeoutMs: 10_000,
+      retry: { firstDelayMs: 10_000, maxDelayMs: 3_600_000, giveUpAfterMs: 86_400_000, jitter: 0.1 },
+      concurrency: 64,
+    });
+    const t = parseServiceConfig(["--webhook-allow-private", "--webhook-key-file", "/etc/fd/key"], {
+      FEDIVERSITY_WEBHOOK_TIMEOUT_MS: "500",
+      FEDIVERSITY_WEBHOOK_RETRY_FIRST_MS: "100",
+      FEDIVERSITY_WEBHOOK_RETRY_MAX_MS: "400",
+      FEDIVERSITY_WEBHOOK_RETRY_FOR_MS: "3000",
+    });
+    expect(t.webhooks).toMatchObject({ allowPrivate: true, keyFile: "/etc/fd/key", timeoutMs: 500, retry: { firstDelayMs: 100, maxDelayMs: 400, giveUpAfterMs: 3000 } });
+    let caught: unknown;
+    try {
+      parseServiceConfig([], { FEDIVERSITY_WEBHOOK_TIMEOUT_MS: "soon", FEDIVERSITY_WEBHOOK_RETRY_FIRST_MS: "5000", FEDIVERSITY_WEBHOOK_RETRY_MAX_MS: "10" });
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as AppError).details?.map((d) => d.path).sort()).toEqual(["FEDIVERSITY_WEBHOOK_RETRY_MAX_MS", "FEDIVERSITY_WEBHOOK_TIMEOUT_MS"]);
+  });
+
   it("rejects unknown flags", () => {
     expect(() => parseServiceConfig(["--bogus"], {})).toThrow(/bad command line/);
   });

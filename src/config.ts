@@ -37,7 +37,21 @@ export interface ServiceConfig {
   readonly retention: { readonly terminalSyncDays: number; readonly eventDays: number };
   /** core's limits, read by the store and the API alike; only the log lines kept per sync are configurable. */
   readonly limits: Limits;
+  readonly webhooks: WebhookConfig;
   readonly logLevel: string;
+}
+
+/** Webhook deliveries (docs/webhooks.md). The timings exist so tests can run the contract's schedule in seconds. */
+export interface WebhookConfig {
+  /** Also allow loopback, link-local and private addresses as webhook targets. */
+  readonly allowPrivate: boolean;
+  /** The key that seals webhook secrets at rest (created with mode 600 on first start). */
+  readonly keyFile: string;
+  /** Deadline of one delivery attempt. */
+  readonly timeoutMs: number;
+  readonly retry: { readonly firstDelayMs: number; readonly maxDelayMs: number; readonly giveUpAfterMs: number; readonly jitter: number };
+  /** Attempts in flight at once. */
+  readonly concurrency: number;
 }
 
 const flagSpec = {
@@ -57,6 +71,8 @@ const flagSpec = {
   "register-authorizer": { type: "string" },
   "allow-anonymous": { type: "boolean" },
   concurrency: { type: "string" },
+  "webhook-allow-private": { type: "boolean" },
+  "webhook-key-file": { type: "string" },
   "log-level": { type: "string" },
 } as const;
 
@@ -78,6 +94,8 @@ const envFor: Record<keyof typeof flagSpec, string> = {
   "register-authorizer": "FEDIVERSITY_REGISTER_AUTHORIZER",
   "allow-anonymous": "FEDIVERSITY_ALLOW_ANONYMOUS",
   concurrency: "FEDIVERSITY_CONCURRENCY",
+  "webhook-allow-private": "FEDIVERSITY_WEBHOOK_ALLOW_PRIVATE",
+  "webhook-key-file": "FEDIVERSITY_WEBHOOK_KEY_FILE",
   "log-level": "LOG_LEVEL",
 };
 
@@ -131,6 +149,18 @@ export function parseServiceConfig(argv: readonly string[], env: NodeJS.ProcessE
     return null;
   };
 
+  /** A positive integer from an environment variable (no flag). */
+  const envInt = (name: string, fallback: number) => {
+    const text = env[name];
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      problems.push({ path: name, message: `expected a positive integer, got ${JSON.stringify(text)}` });
+      return fallback;
+    }
+    return n;
+  };
+
   const dataDir = resolve(pick("data-dir") ?? "data");
   const routerUrl = url("router-url", ["ws:", "wss:"]);
   const routerAuthid = pick("router-authid");
@@ -169,10 +199,25 @@ export function parseServiceConfig(argv: readonly string[], env: NodeJS.ProcessE
       eventDays: Number(env.FEDIVERSITY_RETENTION_EVENT_DAYS ?? 90),
     },
     limits: { ...defaultLimits, logLinesKeptPerSync: Number(env.FEDIVERSITY_LOG_LINES_PER_SYNC ?? defaultLimits.logLinesKeptPerSync) },
+    webhooks: {
+      allowPrivate: pick("webhook-allow-private") === "true" || pick("webhook-allow-private") === "1",
+      keyFile: resolve(pick("webhook-key-file") ?? resolve(dataDir, "webhook-secrets.key")),
+      timeoutMs: envInt("FEDIVERSITY_WEBHOOK_TIMEOUT_MS", 10_000),
+      retry: {
+        firstDelayMs: envInt("FEDIVERSITY_WEBHOOK_RETRY_FIRST_MS", 10_000),
+        maxDelayMs: envInt("FEDIVERSITY_WEBHOOK_RETRY_MAX_MS", 3_600_000),
+        giveUpAfterMs: envInt("FEDIVERSITY_WEBHOOK_RETRY_FOR_MS", 86_400_000),
+        jitter: 0.1,
+      },
+      concurrency: envInt("FEDIVERSITY_WEBHOOK_CONCURRENCY", 64),
+    },
     logLevel: pick("log-level") ?? "info",
   };
   for (const [name, value] of Object.entries({ ...config.timeouts, ...config.retention, logLinesPerSync: config.limits.logLinesKeptPerSync })) {
     if (!Number.isFinite(value) || value <= 0) problems.push({ path: name, message: "must be a positive number" });
+  }
+  if (config.webhooks.retry.maxDelayMs < config.webhooks.retry.firstDelayMs) {
+    problems.push({ path: "FEDIVERSITY_WEBHOOK_RETRY_MAX_MS", message: "must be at least FEDIVERSITY_WEBHOOK_RETRY_FIRST_MS" });
   }
   if (problems.length > 0) {
     throw new AppError("invalid_argument", `invalid configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`, problems);

@@ -25,6 +25,7 @@ import { createDeploymentService } from "./service/index.js";
 import { createRunner } from "./runner/runner.js";
 import { createLocalScheduler, runSchedulerCommand, type LocalScheduler } from "./scheduler/index.js";
 import { openStore } from "./store/index.js";
+import { createAddressPolicy, createDeliveryWorker, createHttpSender, createSecretBox, loadOrCreateKeyFile } from "./webhooks/index.js";
 
 /** Secret-bearing fields never printed by the logger, wherever they appear. */
 const redactPaths = ["ticket", "secret", "*.ticket", "*.secret", "password", "*.password", "token", "*.token"];
@@ -127,7 +128,36 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     logger,
     metrics,
   });
-  const service = createDeploymentService({ store, runner, evaluator, rio, deploymentTypes, evalTimeoutMs: config.timeouts.evalSecs * 1000 });
+  // Webhooks: secrets sealed under the operator's key file; the delivery loop reads the outbox that
+  // the store fills in the transactions that store events.
+  const secretBox = createSecretBox(loadOrCreateKeyFile(config.webhooks.keyFile));
+  const addressPolicy = createAddressPolicy({ allowPrivate: config.webhooks.allowPrivate });
+  const webhookSender = createHttpSender({ policy: addressPolicy, timeoutMs: config.webhooks.timeoutMs });
+  const deliveries = createDeliveryWorker({
+    queue: { claim: (input) => store.claimDeliveries(input), record: (outcomes) => store.recordDeliveryOutcomes(outcomes), nextDueAt: () => store.nextDeliveryDueAt() },
+    sender: webhookSender,
+    openSecret: (webhook, sealed) => secretBox.open(webhook, sealed),
+    schedule: config.webhooks.retry,
+    timeoutMs: config.webhooks.timeoutMs,
+    concurrency: config.webhooks.concurrency,
+    logger: logger.child({ component: "webhooks" }),
+    onRecorded: (outcomes) => {
+      for (const o of outcomes) metrics.webhookAttempts.inc({ outcome: o.outcome });
+    },
+  });
+  // A commit that stored events may have stored deliveries; when it did not, the loop's look is one indexed read.
+  store.onCommit((batch) => {
+    if (batch.events.length > 0) deliveries.notify();
+  });
+  const service = createDeploymentService({
+    store,
+    runner,
+    evaluator,
+    rio,
+    deploymentTypes,
+    evalTimeoutMs: config.timeouts.evalSecs * 1000,
+    webhooks: { policy: addressPolicy, secrets: secretBox },
+  });
 
   const serveConsole = createConsoleHandler({ logger });
   const http = createServer((req, res) => void serveHttp(req, res));
@@ -210,6 +240,7 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
   await component.ready;
   router?.admit();
   await runner.start();
+  deliveries.start();
 
   const addr = http.address();
   const httpPort = typeof addr === "object" && addr ? addr.port : config.listen.port;
@@ -221,6 +252,9 @@ export async function startService(config: ServiceConfig): Promise<RunningServic
     async stop() {
       clearInterval(sweep);
       await runner.stop();
+      // Attempts in flight finish (each within its deadline) and are recorded before the store closes.
+      await deliveries.stop();
+      webhookSender.close();
       // Clients get a clean GOODBYE (and reconnect) rather than no_such_procedure while the API leaves.
       router?.dismissClients();
       await component.close();

@@ -16,6 +16,8 @@ export interface ServiceMetrics {
   readonly eventsStored: Counter;
   readonly logFollows: Gauge;
   readonly wampSessions: Gauge;
+  /** Webhook delivery attempts by outcome: delivered, retry (failed, will be tried again), failed (given up). */
+  readonly webhookAttempts: Counter<"outcome">;
   /** Reads the live sync counts at scrape time. */
   setSyncCountSource(read: () => SyncCounts): void;
   setSessionCountSource(read: () => number): void;
@@ -78,6 +80,13 @@ export function createServiceMetrics(): ServiceMetrics {
     },
   });
 
+  const webhookAttempts = new Counter({
+    name: "fediversity_webhook_attempts_total",
+    help: "Webhook delivery attempts by outcome (delivered, retry, failed).",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+
   return {
     registry,
     phaseDuration,
@@ -87,6 +96,7 @@ export function createServiceMetrics(): ServiceMetrics {
     eventsStored,
     logFollows,
     wampSessions,
+    webhookAttempts,
     setSyncCountSource(read) {
       readSyncCounts = read;
     },

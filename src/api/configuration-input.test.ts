@@ -38,6 +38,12 @@ function recordingService() {
     graph: notUsed,
     schema: notUsed,
     queueStatus: notUsed,
+    syncGet: notUsed,
+    history: notUsed,
+    createWebhook: notUsed,
+    listWebhooks: notUsed,
+    deleteWebhook: notUsed,
+    webhookDeliveries: notUsed,
   };
   return { service, submitted, planned };
 }

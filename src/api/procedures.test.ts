@@ -57,6 +57,12 @@ function fakeService(batches: LogsResult[] = []) {
     async queueStatus() {
       return { syncs: { queued: 0, evaluating: 0, building: 0, deploying: 0 }, scheduler: {} };
     },
+    syncGet: notUsed,
+    history: notUsed,
+    createWebhook: notUsed,
+    listWebhooks: notUsed,
+    deleteWebhook: notUsed,
+    webhookDeliveries: notUsed,
   };
   return { service, submitted, follows };
 }
@@ -90,6 +96,13 @@ describe("procedures", () => {
         "fediversity.deployment.submit",
         "fediversity.queue.status",
         "fediversity.schema.get",
+        // v1.1
+        "fediversity.sync.get",
+        "fediversity.deployment.history",
+        "fediversity.webhook.create",
+        "fediversity.webhook.list",
+        "fediversity.webhook.delete",
+        "fediversity.webhook.deliveries",
       ].sort(),
     );
   });
@@ -218,7 +231,7 @@ describe("registerApi over a session double", () => {
     const { session, endpoints } = sessionDouble(lookups);
     const f = fakeService();
     const handle = await registerApi(session, f.service);
-    expect(handle.registrations.size).toBe(12);
+    expect(handle.registrations.size).toBe(18);
     const submit = endpoints.get("fediversity.deployment.submit");
     expect(submit?.options).toEqual({ disclose_caller: true });
     const details = { caller: 42, caller_authid: "joe", caller_authrole: "tenant", procedure: "x" };

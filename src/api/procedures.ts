@@ -21,9 +21,15 @@ import {
   rollbackKwargs,
   schemaKwargs,
   submitKwargs,
+  historyKwargs,
+  syncGetKwargs,
+  webhookCreateKwargs,
+  webhookDeleteKwargs,
+  webhookDeliveriesKwargs,
+  webhookListKwargs,
 } from "./schemas.js";
 import { procedureUris, type ProcedureUri } from "./uris.js";
-import { defaultLimits, type DeploymentView, type LogsResult, type PriorityClass, type SubmitMode } from "../core/index.js";
+import { defaultLimits, type DeploymentView, type EventType, type LogsResult, type PriorityClass, type SubmitMode, type SyncKind, type SyncState } from "../core/index.js";
 
 export interface ProcedureLimits {
   /** Configuration size limit as JSON, bytes (default: core's defaultLimits). */
@@ -206,5 +212,44 @@ export const apiProcedures: readonly ProcedureSpec[] = [
     void k;
     requireOperator(ctx.caller);
     return ctx.service.queueStatus();
+  }),
+  // v1.1 (docs/api.md "Additions in v1.1"): every one acts for exactly one tenant.
+  procedure(procedureUris.syncGet, syncGetKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.syncGet({ tenant, sync: k.sync });
+  }),
+  procedure(procedureUris.history, historyKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.history({
+      tenant,
+      deployment: k.deployment,
+      state: k.state as SyncState | undefined,
+      kind: k.kind as SyncKind | undefined,
+      limit: k.limit ?? 50,
+      cursor: k.cursor,
+    });
+  }),
+  procedure(procedureUris.webhookCreate, webhookCreateKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.createWebhook({
+      tenant,
+      url: k.url,
+      events: (k.events ?? ["sync.finished"]) as EventType[],
+      deployment: k.deployment,
+      description: k.description,
+      actor: actorOf(ctx.caller),
+    });
+  }),
+  procedure(procedureUris.webhookList, webhookListKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.listWebhooks({ tenant });
+  }),
+  procedure(procedureUris.webhookDelete, webhookDeleteKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.deleteWebhook({ tenant, webhook: k.webhook });
+  }),
+  procedure(procedureUris.webhookDeliveries, webhookDeliveriesKwargs, async (ctx, k) => {
+    const tenant = resolveTenant(ctx.caller, k.tenant, true);
+    return ctx.service.webhookDeliveries({ tenant, webhook: k.webhook, limit: k.limit ?? 50, cursor: k.cursor });
   }),
 ];

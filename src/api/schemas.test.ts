@@ -3,6 +3,11 @@ import { AppError } from "../errors.js";
 import {
   checkConfigurationSize,
   eventsKwargs,
+  historyKwargs,
+  syncGetKwargs,
+  webhookCreateKwargs,
+  webhookDeleteKwargs,
+  webhookDeliveriesKwargs,
   listKwargs,
   logsKwargs,
   parseKwargs,
@@ -81,5 +86,49 @@ describe("procedure schemas", () => {
     })();
     expect(AppError.is(err, "resource_exhausted")).toBe(true);
     expect((err as AppError).details?.[0]?.path).toBe("configuration");
+  });
+});
+
+describe("v1.1 procedure schemas", () => {
+  it("history takes a sync state and a kind, and limits up to 500", () => {
+    expect(parseKwargs(historyKwargs, [], { deployment: "m", state: "timed_out", kind: "teardown", limit: 500 })).toEqual({
+      deployment: "m",
+      state: "timed_out",
+      kind: "teardown",
+      limit: 500,
+    });
+    const p = problems(() => parseKwargs(historyKwargs, [], { deployment: "m", state: "done", kind: "rollback", limit: 501 }));
+    expect(p.code).toBe("invalid_argument");
+    expect(p.details.map((d) => d.path).sort()).toEqual(["kind", "limit", "state"]);
+  });
+
+  it("sync.get needs a sync id", () => {
+    expect(problems(() => parseKwargs(syncGetKwargs, [], { sync: "../etc" })).details).toEqual([{ path: "sync", message: "must be a sync id (ULID or UUID)" }]);
+    expect(problems(() => parseKwargs(syncGetKwargs, [], {})).details.map((d) => d.path)).toEqual(["sync"]);
+  });
+
+  it("webhook.create takes known event types, each once, a deployment id and a short description", () => {
+    expect(parseKwargs(webhookCreateKwargs, [], { url: "https://panel.example/hook" })).toEqual({ url: "https://panel.example/hook" });
+    const p = problems(() =>
+      parseKwargs(webhookCreateKwargs, [], {
+        url: "x".repeat(2049),
+        events: ["sync.finished", "sync.finished", "sync.exploded"],
+        deployment: "Not Valid",
+        description: "d".repeat(1025),
+        secret: "mine",
+      }),
+    );
+    expect(p.details.map((d) => d.path).sort()).toEqual(["deployment", "description", "events.2", "secret", "url"]);
+    expect(problems(() => parseKwargs(webhookCreateKwargs, [], { url: "https://x.example/", events: ["sync.finished", "sync.finished"] })).details).toEqual([
+      { path: "events", message: "must not name an event type twice" },
+    ]);
+    expect(problems(() => parseKwargs(webhookCreateKwargs, [], { url: "https://x.example/", events: [] })).details).toEqual([
+      { path: "events", message: "must name at least one event type" },
+    ]);
+  });
+
+  it("webhook.delete and webhook.deliveries need a webhook id", () => {
+    expect(problems(() => parseKwargs(webhookDeleteKwargs, [], {})).details.map((d) => d.path)).toEqual(["webhook"]);
+    expect(problems(() => parseKwargs(webhookDeliveriesKwargs, [], { webhook: "01J", limit: 0 })).details.map((d) => d.path)).toEqual(["limit"]);
   });
 });

@@ -4,7 +4,18 @@
  */
 import { z } from "zod";
 import { AppError, type ProblemDetail } from "../errors.js";
-import { configurationDepthViolation, configurationSizeViolation, defaultLimits, deploymentStates, priorityClasses, requestIdViolation, submitModes } from "../core/index.js";
+import {
+  configurationDepthViolation,
+  configurationSizeViolation,
+  defaultLimits,
+  deploymentStates,
+  eventTypes,
+  priorityClasses,
+  requestIdViolation,
+  submitModes,
+  syncKinds,
+  syncStates,
+} from "../core/index.js";
 
 export const tenantPattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const deploymentPattern = /^[a-z0-9][a-z0-9_]{0,62}$/;
@@ -114,6 +125,45 @@ export const graphKwargs = z.strictObject({ deployment, sync: syncId, tenant: te
 export const schemaKwargs = z.strictObject({ deployment_type: deploymentType.optional() });
 
 export const queueStatusKwargs = z.strictObject({});
+
+export const syncGetKwargs = z.strictObject({ sync: syncId, tenant: tenant.optional() });
+
+export const historyKwargs = z.strictObject({
+  deployment,
+  state: z.enum(syncStates, { error: `must be one of: ${syncStates.join(", ")}` }).optional(),
+  kind: z.enum(syncKinds as [string, ...string[]], { error: "must be one of: apply, teardown" }).optional(),
+  limit: limit(500).optional(),
+  cursor: shortText.optional(),
+  tenant: tenant.optional(),
+});
+
+const webhookId = z.string().regex(syncIdPattern, { error: "must be a webhook id" });
+// The URL's own rules (scheme, credentials, addresses) are the address policy's, applied by the service.
+const webhookUrl = z.string().min(1, { error: "must not be empty" }).max(2048, { error: "must be at most 2048 characters" });
+const webhookEvents = z
+  .array(z.enum(eventTypes as [string, ...string[]], { error: `must be one of: ${eventTypes.join(", ")}` }))
+  .min(1, { error: "must name at least one event type" })
+  .max(eventTypes.length, { error: `must name at most ${eventTypes.length} event types` })
+  .refine((types) => new Set(types).size === types.length, { error: "must not name an event type twice" });
+
+export const webhookCreateKwargs = z.strictObject({
+  url: webhookUrl,
+  events: webhookEvents.optional(),
+  deployment: deployment.optional(),
+  description: shortText.optional(),
+  tenant: tenant.optional(),
+});
+
+export const webhookListKwargs = z.strictObject({ tenant: tenant.optional() });
+
+export const webhookDeleteKwargs = z.strictObject({ webhook: webhookId, tenant: tenant.optional() });
+
+export const webhookDeliveriesKwargs = z.strictObject({
+  webhook: webhookId,
+  limit: limit(500).optional(),
+  cursor: shortText.optional(),
+  tenant: tenant.optional(),
+});
 
 /** Turns zod issues into `{ path, message }` details; an unknown keyword gets its own path. */
 export function problemsFromZod(error: z.ZodError): ProblemDetail[] {

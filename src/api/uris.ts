@@ -13,6 +13,12 @@ export const procedureUris = {
   graph: "fediversity.build.graph",
   schema: "fediversity.schema.get",
   queueStatus: "fediversity.queue.status",
+  syncGet: "fediversity.sync.get",
+  history: "fediversity.deployment.history",
+  webhookCreate: "fediversity.webhook.create",
+  webhookList: "fediversity.webhook.list",
+  webhookDelete: "fediversity.webhook.delete",
+  webhookDeliveries: "fediversity.webhook.deliveries",
 } as const;
 
 export type ProcedureName = keyof typeof procedureUris;

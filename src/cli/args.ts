@@ -13,6 +13,9 @@ export const commands = [
   "list",
   "status",
   "schema",
+  "history",
+  "sync",
+  "webhooks",
 ] as const;
 export type Command = (typeof commands)[number];
 
@@ -34,6 +37,14 @@ commands:
   list [--state S] [--limit N]           list deployments (--cursor)
   status [<deployment>]                  one deployment, or the queue (role operator)
   schema [<deployment-type>]             configuration schemas
+  history <deployment>                   the deployment's syncs, newest first (--state S, --kind
+                                         apply|teardown, --limit N, --cursor C)
+  sync <id>                              one sync by id, finished ones included
+  webhooks list                          the tenant's webhooks (never their secrets)
+  webhooks create <url>                  a webhook (--events T,T…, default sync.finished;
+                                         --deployment D; --description TEXT); prints its secret once
+  webhooks delete <id>                   remove a webhook and its pending deliveries
+  webhooks deliveries <id>               its deliveries, newest first (--limit N, --cursor C)
 
 options:
   --url URL        router WebSocket URL (env FEDIVERSITY_URL, default ${defaultUrl})
@@ -74,6 +85,10 @@ const optionSpec = {
   follow: { type: "boolean", short: "f" },
   state: { type: "string" },
   cursor: { type: "string" },
+  kind: { type: "string" },
+  events: { type: "string" },
+  deployment: { type: "string" },
+  description: { type: "string" },
 } as const;
 
 export type CliOptions = ReturnType<typeof parseArgs<{ options: typeof optionSpec; allowPositionals: true }>>["values"];

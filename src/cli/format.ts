@@ -1,6 +1,11 @@
 /** Human-readable output of API results (the `--json` output is the result itself). */
 import type {
   CancelResult,
+  DeliveriesResult,
+  HistoryResult,
+  WebhookCreateResult,
+  WebhookListResult,
+  WebhookView,
   DeploymentSummary,
   DeploymentView,
   ListResult,
@@ -68,4 +73,56 @@ export function formatQueue(r: QueueStatusResult): string[] {
     `syncs: ${s.queued} queued, ${s.evaluating} evaluating, ${s.building} building, ${s.deploying} deploying`,
     `scheduler: ${JSON.stringify(r.scheduler)}`,
   ];
+}
+
+/** One sync in full: the view's fields one per line. */
+export function formatSyncDetail(s: SyncView): string[] {
+  const lines = [`${s.tenant}/${s.deployment}: sync ${formatSync(s)}`, `  submitted ${s.submitted_at}`];
+  if (s.started_at) lines.push(`  started   ${s.started_at}`);
+  if (s.finished_at) lines.push(`  finished  ${s.finished_at}`);
+  if (s.config_hash) lines.push(`  config    ${s.config_hash}`);
+  if (s.build) lines.push(`  build     ${s.build.build_id}: ${s.build.completed}/${s.build.total} built, ${s.build.cached} cached, ${s.build.failed} failed`);
+  if (s.error?.derivation) lines.push(`  derivation ${s.error.derivation}`);
+  return lines;
+}
+
+export function formatHistory(r: HistoryResult): string[] {
+  const rows = r.syncs.map((s) => [s.sync, s.kind, s.state, s.submitted_at, s.finished_at ?? "", s.superseded_by ? `by ${s.superseded_by}` : s.error ? `${s.error.code}: ${s.error.message}` : ""]);
+  return [...table(["SYNC", "KIND", "STATE", "SUBMITTED", "FINISHED", "NOTE"], rows), ...(r.next_cursor ? [`(more: --cursor ${r.next_cursor})`] : [])];
+}
+
+export function formatWebhook(w: WebhookView): string {
+  const scope = w.deployment ? `deployment ${w.deployment}` : "every deployment";
+  const health = w.failing_since ? `failing since ${w.failing_since}` : w.last_delivery_at ? `last delivery ${w.last_delivery_at}` : "no delivery yet";
+  return `${w.webhook} ${w.url} (${w.events.join(", ")}; ${scope}; ${health})${w.description ? ` — ${w.description}` : ""}`;
+}
+
+export function formatWebhookCreated(r: WebhookCreateResult): string[] {
+  return [`created ${formatWebhook(r.webhook)}`, `signing secret (shown only now; store it with the receiver): ${r.secret}`];
+}
+
+export function formatWebhooks(r: WebhookListResult): string[] {
+  return r.webhooks.length === 0 ? ["no webhooks"] : r.webhooks.map(formatWebhook);
+}
+
+export function formatDeliveries(r: DeliveriesResult): string[] {
+  const rows = r.deliveries.map((d) => [
+    d.delivery,
+    d.deployment,
+    String(d.event_seq),
+    d.type,
+    d.state,
+    String(d.attempts),
+    d.last_status === null ? "" : String(d.last_status),
+    d.next_attempt_at ?? "",
+    d.last_error ?? "",
+  ]);
+  const header = ["DELIVERY", "DEPLOYMENT", "SEQ", "TYPE", "STATE", "TRIES", "STATUS", "NEXT", "ERROR"];
+  return [...table(header, rows), ...(r.next_cursor ? [`(more: --cursor ${r.next_cursor})`] : [])];
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)];
 }

@@ -15,10 +15,28 @@ import type {
   QueueStatusResult,
   SchemaResult,
   SubmitResult,
+  DeliveriesResult,
+  HistoryResult,
+  SyncView,
+  WebhookCreateResult,
+  WebhookDeleteResult,
+  WebhookListResult,
 } from "../core/index.js";
 import { defaultRealm, defaultUrl, intOption, parseCliArgs, positional, usage, type ParsedArgs } from "./args.js";
 import { connect, type Client } from "./client.js";
-import { formatCancel, formatDeployment, formatList, formatPlan, formatQueue, formatSubmit } from "./format.js";
+import {
+  formatCancel,
+  formatDeliveries,
+  formatDeployment,
+  formatHistory,
+  formatList,
+  formatPlan,
+  formatQueue,
+  formatSubmit,
+  formatSyncDetail,
+  formatWebhookCreated,
+  formatWebhooks,
+} from "./format.js";
 import type { CliIo } from "./io.js";
 import { watch } from "./watch.js";
 
@@ -207,6 +225,25 @@ async function runCommand(args: ParsedArgs, client: Client, io: CliIo): Promise<
       io.stdout.write(JSON.stringify(result, null, json ? undefined : 2) + "\n");
       return 0;
     }
+    case "history": {
+      const result = await client.call<HistoryResult>(procedureUris.history, {
+        deployment: positional(args, 0, "deployment"),
+        state: o.state,
+        kind: o.kind,
+        limit: intOption("limit", o.limit),
+        cursor: o.cursor,
+        ...tenant,
+      });
+      print(result, () => formatHistory(result));
+      return 0;
+    }
+    case "sync": {
+      const result = await client.call<SyncView>(procedureUris.syncGet, { sync: positional(args, 0, "sync"), ...tenant });
+      print(result, () => formatSyncDetail(result));
+      return 0;
+    }
+    case "webhooks":
+      return runWebhooks(args, client, print);
     case null:
       io.stdout.write(usage);
       return 2;
@@ -214,6 +251,47 @@ async function runCommand(args: ParsedArgs, client: Client, io: CliIo): Promise<
       const unreachable: never = args.command;
       return unreachable;
     }
+  }
+}
+
+async function runWebhooks(args: ParsedArgs, client: Client, print: (result: unknown, human: () => string[]) => void): Promise<number> {
+  const o = args.options;
+  const tenant = o.tenant !== undefined ? { tenant: o.tenant } : {};
+  const action = positional(args, 0, "list|create|delete|deliveries");
+  switch (action) {
+    case "list": {
+      const result = await client.call<WebhookListResult>(procedureUris.webhookList, { ...tenant });
+      print(result, () => formatWebhooks(result));
+      return 0;
+    }
+    case "create": {
+      const result = await client.call<WebhookCreateResult>(procedureUris.webhookCreate, {
+        url: positional(args, 1, "url"),
+        events: o.events?.split(",").map((t) => t.trim()).filter((t) => t !== ""),
+        deployment: o.deployment,
+        description: o.description,
+        ...tenant,
+      });
+      print(result, () => formatWebhookCreated(result));
+      return 0;
+    }
+    case "delete": {
+      const result = await client.call<WebhookDeleteResult>(procedureUris.webhookDelete, { webhook: positional(args, 1, "webhook"), ...tenant });
+      print(result, () => ["deleted"]);
+      return 0;
+    }
+    case "deliveries": {
+      const result = await client.call<DeliveriesResult>(procedureUris.webhookDeliveries, {
+        webhook: positional(args, 1, "webhook"),
+        limit: intOption("limit", o.limit),
+        cursor: o.cursor,
+        ...tenant,
+      });
+      print(result, () => formatDeliveries(result));
+      return 0;
+    }
+    default:
+      throw new AppError("invalid_argument", `unknown webhooks action '${action}' (list, create, delete, deliveries)`);
   }
 }
 

@@ -15,6 +15,8 @@ export interface Limits {
   readonly maxRequestIdLength: number;
   /** Log lines kept per sync at least (older lines are trimmed beyond this). */
   readonly logLinesKeptPerSync: number;
+  /** Webhooks per tenant; one more is `resource_exhausted`. */
+  readonly maxWebhooksPerTenant: number;
 }
 
 export const defaultLimits: Limits = Object.freeze({
@@ -23,6 +25,7 @@ export const defaultLimits: Limits = Object.freeze({
   maxConfigurationDepth: 32,
   maxRequestIdLength: 128,
   logLinesKeptPerSync: 100_000,
+  maxWebhooksPerTenant: 20,
 });
 
 /** A broken input rule: the error's code and message, and the detail naming the argument. */

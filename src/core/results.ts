@@ -3,7 +3,7 @@
  * them in `args[0]`: snake_case keys, RFC 3339 strings, `null` rather than missing values. The
  * service returns them, the API passes them on, the CLI reads them.
  */
-import type { StoredEvent } from "./events.js";
+import type { EventType, StoredEvent } from "./events.js";
 import type { DeploymentView, LogLine, SyncView } from "./views.js";
 
 /** `deployment.list` items carry no queue. */
@@ -81,4 +81,62 @@ export interface QueueStatusResult {
   syncs: { queued: number; evaluating: number; building: number; deploying: number };
   /** rio ClusterStatus fields, as the scheduler reports them. */
   scheduler: Record<string, unknown>;
+}
+
+/** `deployment.history`: newest first. */
+export interface HistoryResult {
+  readonly syncs: readonly SyncView[];
+  readonly next_cursor: string | null;
+}
+
+/** The webhook view (docs/api.md "Additions in v1.1"); never carries the secret. */
+export interface WebhookView {
+  readonly webhook: string;
+  readonly tenant: string;
+  readonly url: string;
+  readonly events: readonly EventType[];
+  /** Null: every deployment of the tenant. */
+  readonly deployment: string | null;
+  readonly description: string | null;
+  readonly created_at: string;
+  /** The last successful delivery. */
+  readonly last_delivery_at: string | null;
+  /** The first failed attempt since the last success; null while healthy. */
+  readonly failing_since: string | null;
+}
+
+/** `webhook.create`: the only answer that ever shows the signing secret. */
+export interface WebhookCreateResult {
+  readonly webhook: WebhookView;
+  readonly secret: string;
+}
+
+export interface WebhookListResult {
+  readonly webhooks: readonly WebhookView[];
+}
+
+export interface WebhookDeleteResult {
+  readonly deleted: true;
+}
+
+export type DeliveryState = "pending" | "delivered" | "failed";
+
+/** One entry of `webhook.deliveries`. */
+export interface DeliveryView {
+  readonly delivery: string;
+  readonly event_seq: number;
+  readonly deployment: string;
+  readonly type: EventType;
+  readonly attempts: number;
+  readonly state: DeliveryState;
+  readonly last_status: number | null;
+  readonly last_error: string | null;
+  /** Null once settled, and while it waits for the delivery before it. */
+  readonly next_attempt_at: string | null;
+}
+
+/** `webhook.deliveries`: newest first. */
+export interface DeliveriesResult {
+  readonly deliveries: readonly DeliveryView[];
+  readonly next_cursor: string | null;
 }

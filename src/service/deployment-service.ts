@@ -15,6 +15,7 @@ import { createTypeResolver } from "./deployment-type.js";
 import { committedLogLines, followLogLines } from "./log-follower.js";
 import type { CommitFeed, DeploymentService } from "./port.js";
 import { createSubmitBatch } from "./submit-batch.js";
+import { createWebhookOperations, type WebhookDeps } from "./webhook-operations.js";
 
 export interface DeploymentServiceDeps {
   readonly store: Store;
@@ -23,6 +24,8 @@ export interface DeploymentServiceDeps {
   readonly rio: RioClient;
   readonly deploymentTypes: DeploymentTypes;
   readonly evalTimeoutMs: number;
+  /** URL rules and secret sealing for `webhook.create`. */
+  readonly webhooks: Omit<WebhookDeps, "store">;
 }
 
 export function createDeploymentService(deps: DeploymentServiceDeps): DeploymentService & CommitFeed & { close(): void } {
@@ -34,6 +37,7 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
   return {
     close: committedLogs.close,
     onCommit: (listener) => store.onCommit(listener),
+    ...createWebhookOperations({ store, ...deps.webhooks }),
 
     async submit(input) {
       const type = resolveType(input.tenant, input.deployment, input.deploymentType);
@@ -141,6 +145,21 @@ export function createDeploymentService(deps: DeploymentServiceDeps): Deployment
       const out: SchemaResult = { deployment_types: {} };
       for (const t of types) if (t) out.deployment_types[t.name] = { description: t.description, schema: { ...t.schema } };
       return out;
+    },
+
+    async syncGet(input) {
+      return store.getSyncById(input.tenant, input.sync);
+    },
+
+    async history(input) {
+      return store.syncHistory({
+        tenant: input.tenant,
+        deployment: input.deployment,
+        limit: input.limit,
+        ...(input.state !== undefined ? { state: input.state } : {}),
+        ...(input.kind !== undefined ? { kind: input.kind } : {}),
+        ...(input.cursor !== undefined ? { cursor: input.cursor } : {}),
+      });
     },
 
     async queueStatus() {

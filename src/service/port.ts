@@ -10,9 +10,12 @@ import type {
   CancelResult,
   CommitListener,
   DeploymentState,
+  DeliveriesResult,
   DeploymentView,
   EventsResult,
+  EventType,
   GraphResult,
+  HistoryResult,
   ListResult,
   LogsResult,
   PlanResult,
@@ -21,6 +24,12 @@ import type {
   SchemaResult,
   SubmitMode,
   SubmitResult,
+  SyncKind,
+  SyncState,
+  SyncView,
+  WebhookCreateResult,
+  WebhookDeleteResult,
+  WebhookListResult,
 } from "../core/index.js";
 
 /** Who asked, from the WAMP session (never from arguments). For audit and logging. */
@@ -112,6 +121,42 @@ export interface SchemaInput {
   readonly deploymentType: string | undefined;
 }
 
+export interface SyncRef {
+  readonly tenant: string;
+  readonly sync: string;
+}
+
+export interface HistoryInput extends DeploymentRef {
+  readonly state: SyncState | undefined;
+  readonly kind: SyncKind | undefined;
+  /** 1..500, default 50. */
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}
+
+export interface WebhookCreateInput {
+  readonly tenant: string;
+  /** Checked by the service against the URL rules (docs/webhooks.md). */
+  readonly url: string;
+  /** Distinct event types, at least one; default `["sync.finished"]` (applied at the edge). */
+  readonly events: readonly EventType[];
+  /** Absent: every deployment of the tenant. */
+  readonly deployment: string | undefined;
+  readonly description: string | undefined;
+  readonly actor: Actor;
+}
+
+export interface WebhookRef {
+  readonly tenant: string;
+  readonly webhook: string;
+}
+
+export interface DeliveriesInput extends WebhookRef {
+  /** 1..500, default 50. */
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}
+
 export interface DeploymentService {
   /** `fediversity.deployment.submit`. */
   submit(input: SubmitInput): Promise<SubmitResult>;
@@ -144,6 +189,20 @@ export interface DeploymentService {
   schema(input: SchemaInput): Promise<SchemaResult>;
   /** `fediversity.queue.status` (the edge lets only role operator through). */
   queueStatus(): Promise<QueueStatusResult>;
+
+  // v1.1: history and webhooks (docs/api.md "Additions in v1.1").
+  /** `fediversity.sync.get`: any sync of the tenant, terminal ones included; not_found otherwise (another tenant's too). */
+  syncGet(input: SyncRef): Promise<SyncView>;
+  /** `fediversity.deployment.history`: newest first, in cursor pages. */
+  history(input: HistoryInput): Promise<HistoryResult>;
+  /** `fediversity.webhook.create`: the only answer that carries the signing secret. */
+  createWebhook(input: WebhookCreateInput): Promise<WebhookCreateResult>;
+  /** `fediversity.webhook.list`: the tenant's webhooks, without secrets. */
+  listWebhooks(input: { readonly tenant: string }): Promise<WebhookListResult>;
+  /** `fediversity.webhook.delete`: not_found for an unknown or another tenant's webhook. */
+  deleteWebhook(input: WebhookRef): Promise<WebhookDeleteResult>;
+  /** `fediversity.webhook.deliveries`: newest first, in cursor pages. */
+  webhookDeliveries(input: DeliveriesInput): Promise<DeliveriesResult>;
 }
 
 /**

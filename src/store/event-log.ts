@@ -1,13 +1,15 @@
 /**
  * The per-deployment event log. `appendEvents` reserves `n` sequence numbers by bumping
  * `deployments.seq` and inserts the events, inside the caller's transaction, so an event exists
- * if and only if the change that caused it committed, and seq is gapless from 1.
+ * if and only if the change that caused it committed, and seq is gapless from 1. The webhook
+ * deliveries of those events (webhook-outbox.ts) are stored in the same transaction.
  */
 import type { EventType, PendingEvent, StoredEvent } from "../core/index.js";
 import { AppError } from "../errors.js";
 import type { StoreContext, WriteLog } from "./context.js";
 import { rowInserter } from "../sqlite-insert.js";
 import { requireDeployment } from "./lookups.js";
+import { enqueueDeliveries } from "./webhook-outbox.js";
 
 export interface EventOwner {
   readonly id: number;
@@ -34,6 +36,7 @@ export function appendEvents(ctx: StoreContext, log: WriteLog, owner: EventOwner
   }
   insertEvents(ctx.db, rows);
   log.events.push(...stored);
+  enqueueDeliveries(ctx, owner.id, stored, at);
   return stored;
 }
 

@@ -7,6 +7,7 @@
  *   deployment's `last` sync. Generations keep the id of the sync that produced them.
  * - `eventsSecs`: events older than that are deleted. Sequence numbers are never reused:
  *   `deployments.seq` keeps counting, and `deployment.events` simply starts at the oldest kept seq.
+ *   Webhook deliveries settled (delivered or failed) longer ago go with them; pending ones stay.
  * Work is done in batches of `batchSize` rows per transaction so writers are never blocked long.
  */
 import type { StoreContext } from "./context.js";
@@ -23,6 +24,7 @@ export interface SweepResult {
   readonly syncs: number;
   readonly events: number;
   readonly logLines: number;
+  readonly deliveries: number;
 }
 
 export function sweepRetention(ctx: StoreContext, settings: RetentionSettings, batchSize = 5000): SweepResult {
@@ -31,6 +33,7 @@ export function sweepRetention(ctx: StoreContext, settings: RetentionSettings, b
   let syncs = 0;
   let events = 0;
   let logLines = 0;
+  let deliveries = 0;
 
   if (settings.logsSecs !== null) {
     const before = cutoff(settings.logsSecs);
@@ -81,6 +84,16 @@ export function sweepRetention(ctx: StoreContext, settings: RetentionSettings, b
       events += n;
       if (n === 0) break;
     }
+    for (;;) {
+      const n = ctx.write(
+        () =>
+          ctx
+            .stmt("DELETE FROM webhook_deliveries WHERE n IN (SELECT n FROM webhook_deliveries WHERE finished_at IS NOT NULL AND finished_at < ? LIMIT ?)")
+            .run(before, batchSize).changes,
+      );
+      deliveries += n;
+      if (n === 0) break;
+    }
   }
-  return { syncs, events, logLines };
+  return { syncs, events, logLines, deliveries };
 }

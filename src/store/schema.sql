@@ -78,6 +78,40 @@ CREATE TABLE syncs (
   CHECK ((finished_at IS NULL) = (state IN ('queued', 'evaluating', 'building', 'deploying', 'destroying')))
 );
 
+CREATE TABLE webhook_deliveries (
+  n                INTEGER PRIMARY KEY,
+  id               TEXT    NOT NULL UNIQUE,
+  webhook_n        INTEGER NOT NULL REFERENCES webhooks (n) ON DELETE CASCADE,
+  deployment_id    INTEGER NOT NULL REFERENCES deployments (id),
+  event_seq        INTEGER NOT NULL,
+  type             TEXT    NOT NULL,
+  state            TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  first_attempt_at TEXT,
+  next_attempt_at  TEXT,
+  last_status      INTEGER,
+  last_error       TEXT,
+  created_at       TEXT    NOT NULL,
+  finished_at      TEXT,
+  UNIQUE (webhook_n, deployment_id, event_seq),
+  CHECK ((finished_at IS NULL) = (state = 'pending')),
+  CHECK (state = 'pending' OR next_attempt_at IS NULL)
+);
+
+CREATE TABLE webhooks (
+  n                INTEGER PRIMARY KEY,
+  id               TEXT    NOT NULL UNIQUE,
+  tenant           TEXT    NOT NULL,
+  url              TEXT    NOT NULL,
+  events           TEXT    NOT NULL,
+  deployment       TEXT,
+  description      TEXT,
+  secret_sealed    TEXT    NOT NULL,
+  created_at       TEXT    NOT NULL,
+  last_delivery_at TEXT,
+  failing_since    TEXT
+);
+
 CREATE INDEX deployments_by_state ON deployments (state, tenant, name);
 
 CREATE INDEX log_lines_by_derivation ON log_lines (sync_n, derivation, line) WHERE derivation IS NOT NULL;
@@ -88,6 +122,12 @@ CREATE UNIQUE INDEX syncs_by_request_id ON syncs (deployment_id, request_id) WHE
 
 CREATE INDEX syncs_finished ON syncs (finished_at) WHERE finished_at IS NOT NULL;
 
+CREATE INDEX syncs_history ON syncs (deployment_id);
+
+CREATE INDEX syncs_history_by_kind ON syncs (deployment_id, kind);
+
+CREATE INDEX syncs_history_by_state ON syncs (deployment_id, state);
+
 CREATE UNIQUE INDEX syncs_one_in_flight ON syncs (deployment_id)
   WHERE state IN ('evaluating', 'building', 'deploying', 'destroying');
 
@@ -95,3 +135,18 @@ CREATE INDEX syncs_queued ON syncs (deployment_id, n) WHERE state = 'queued';
 
 CREATE INDEX syncs_unfinished ON syncs (deployment_id, n)
   WHERE state IN ('queued', 'evaluating', 'building', 'deploying', 'destroying');
+
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_n);
+
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+  WHERE state = 'pending' AND next_attempt_at IS NOT NULL;
+
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE INDEX webhook_deliveries_lane ON webhook_deliveries (webhook_n, deployment_id, event_seq)
+  WHERE state = 'pending';
+
+CREATE UNIQUE INDEX webhook_deliveries_one_head ON webhook_deliveries (webhook_n, deployment_id)
+  WHERE state = 'pending' AND next_attempt_at IS NOT NULL;
+
+CREATE INDEX webhooks_by_tenant ON webhooks (tenant);

@@ -5,7 +5,7 @@
  * listeners (`onCommit`) see them only after the commit, so the API publishes stored events only.
  */
 import Database from "better-sqlite3";
-import type { Limits, StoredEvent, SyncState } from "../core/index.js";
+import type { DeliveriesResult, HistoryResult, Limits, StoredEvent, SyncState, WebhookView } from "../core/index.js";
 import { defaultLimits } from "../core/index.js";
 import type { CancelSyncsInput, CancelSyncsResult } from "./cancel-syncs.js";
 import { cancelSyncs } from "./cancel-syncs.js";
@@ -33,6 +33,12 @@ import { claimRunnable, finishSync, recordOf, transitionSync } from "./sync-life
 import type { ClaimResult, FinishSyncInput, FinishSyncResult, TransitionResult } from "./sync-lifecycle.js";
 import type { PendingEvent } from "../core/index.js";
 import { getDeployment, getSync, listDeployments } from "./views.js";
+import { getSyncById, syncHistory } from "./sync-history.js";
+import type { SyncHistoryInput } from "./sync-history.js";
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks } from "./webhooks.js";
+import type { NewWebhook } from "./webhooks.js";
+import { claimDeliveries, nextDeliveryDueAt, recordDeliveryOutcomes } from "./webhook-queue.js";
+import type { DeliveryOutcome, DueDelivery } from "./webhook-queue.js";
 import type { DeploymentList, ListDeploymentsInput } from "./views.js";
 
 export interface StoreOptions {
@@ -85,10 +91,25 @@ export interface Store {
   /** The runner's full record of a sync (configuration included); not_found when unknown. */
   getSyncRecord(syncId: string): SyncRecord;
   listDeployments(input?: ListDeploymentsInput): DeploymentList;
+  /** `sync.get`: any sync of this tenant by id, terminal ones included; not_found otherwise. */
+  getSyncById(tenant: string, syncId: string): SyncView;
+  /** `deployment.history`: the deployment's syncs newest first, in cursor pages. */
+  syncHistory(input: SyncHistoryInput): HistoryResult;
   getGeneration(tenant: string, deployment: string, number: number): Generation;
   listGenerations(tenant: string, deployment: string): Generation[];
   queueCounts(): QueueCounts;
   nonTerminalSyncs(options?: { inFlightOnly?: boolean }): SyncRecord[];
+
+  /** `webhook.create`: resource_exhausted beyond `limits.maxWebhooksPerTenant`. */
+  createWebhook(input: NewWebhook): WebhookView;
+  listWebhooks(tenant: string): WebhookView[];
+  /** Removes the webhook and its deliveries; not_found for an unknown or another tenant's webhook. */
+  deleteWebhook(tenant: string, webhookId: string): void;
+  listDeliveries(tenant: string, webhookId: string, options?: { limit?: number; cursor?: string }): DeliveriesResult;
+  /** The delivery loop's queue (src/webhooks/delivery-worker.ts). */
+  claimDeliveries(input: { readonly now: Date; readonly limit: number; readonly leaseUntil: Date }): DueDelivery[];
+  recordDeliveryOutcomes(outcomes: readonly DeliveryOutcome[]): void;
+  nextDeliveryDueAt(): Date | null;
 
   /** Deletes what is older than the retention settings (default: the store's). */
   sweepRetention(settings?: RetentionSettings): SweepResult;
@@ -138,6 +159,15 @@ export function openStore(options: StoreOptions): Store {
     getSync: (tenant, deployment, syncId) => getSync(ctx, tenant, deployment, syncId),
     getSyncRecord: (syncId) => recordOf(ctx, requireSync(ctx, syncId)),
     listDeployments: (input) => listDeployments(ctx, input),
+    getSyncById: (tenant, syncId) => getSyncById(ctx, tenant, syncId),
+    syncHistory: (input) => syncHistory(ctx, input),
+    createWebhook: (input) => createWebhook(ctx, input),
+    listWebhooks: (tenant) => listWebhooks(ctx, tenant),
+    deleteWebhook: (tenant, webhookId) => deleteWebhook(ctx, tenant, webhookId),
+    listDeliveries: (tenant, webhookId, opts) => listDeliveries(ctx, tenant, webhookId, opts),
+    claimDeliveries: (input) => claimDeliveries(ctx, input),
+    recordDeliveryOutcomes: (outcomes) => recordDeliveryOutcomes(ctx, outcomes),
+    nextDeliveryDueAt: () => nextDeliveryDueAt(ctx),
     getGeneration: (tenant, deployment, number) => getGeneration(ctx, tenant, deployment, number),
     listGenerations: (tenant, deployment) => listGenerations(ctx, tenant, deployment),
     queueCounts: () => queueCounts(ctx),

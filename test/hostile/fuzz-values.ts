@@ -110,6 +110,17 @@ export function validValue(rand: Rand, key: string, ctx: { tenant: string; deplo
       return "/nix/store/00000000000000000000000000000000-x.drv";
     case "follow":
       return false;
+    case "kind":
+      return pick(rand, ["apply", "teardown"]);
+    case "url":
+      // Public but unreachable here (TEST-NET-1), refused (loopback, scheme), or not a URL.
+      return pick(rand, ["http://192.0.2.10/hook", "https://192.0.2.11:8443/h?x=1", "http://127.0.0.1:1/", "ftp://192.0.2.10/", "not a url"]);
+    case "events":
+      return pick(rand, [["sync.finished"], ["sync.queued", "deployment.state"]]);
+    case "description":
+      return "fuzz";
+    case "webhook":
+      return "01ARZ3NDEKTSV4RRFFQ69G5FAV";
     default:
       return "x";
   }

@@ -45,6 +45,12 @@ const procedures: Record<string, z.ZodObject> = {
   "build.graph": schemas.graphKwargs,
   "schema.get": schemas.schemaKwargs,
   "queue.status": schemas.queueStatusKwargs,
+  "sync.get": schemas.syncGetKwargs,
+  "deployment.history": schemas.historyKwargs,
+  "webhook.create": schemas.webhookCreateKwargs,
+  "webhook.list": schemas.webhookListKwargs,
+  "webhook.delete": schemas.webhookDeleteKwargs,
+  "webhook.deliveries": schemas.webhookDeliveriesKwargs,
 };
 
 const allowedErrorCodes = new Set(["invalid_argument", "not_found", "not_authorized", "conflict", "unavailable", "resource_exhausted"]);

@@ -5,7 +5,8 @@
  *   a tenant's prefix subscription never receives another tenant's events;
  * - a secret (unique marker in the secret file, echoed by the activation script on stdout and
  *   stderr, and in a failing activation's error) never appears in the service's output, events,
- *   errors, log lines, published messages or /metrics;
+ *   errors, log lines, published messages or /metrics; nor does a webhook's signing secret after
+ *   `webhook.create` (webhook.list, failed deliveries, logs, the database files);
  * - no shell where user strings reach a process (source scan + hostile strings end to end);
  * - the limits of docs/api.md.
  */
@@ -101,6 +102,13 @@ describe("security", () => {
     add("deployment.rollback", () => ({ deployment: "iso", generation: 999 }));
     add("schema.get", () => ({}), { "tenant(foreign)": "allowed" });
     add("queue.status", () => ({}), { "tenant(own)": "denied", "tenant(own, named)": "denied", "tenant(foreign)": "denied", panel: "denied" });
+    // v1.1
+    add("sync.get", (t) => ({ sync: syncs[t]! }));
+    add("deployment.history", () => ({ deployment: "iso", limit: 5 }));
+    add("webhook.list", () => ({}));
+    add("webhook.create", () => ({ url: "ftp://refused.example/" }));
+    add("webhook.delete", () => ({ webhook: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }));
+    add("webhook.deliveries", () => ({ webhook: "01ARZ3NDEKTSV4RRFFQ69G5FAV" }));
 
     const cells: { role: string; what: string; expected: string; got: string; detail: string }[] = [];
     for (const role of roles) {
@@ -199,6 +207,24 @@ describe("security", () => {
     const panel = await open(p("operator"));
     const texts: { where: string; text: string }[] = [];
     let redactedSeen = 0;
+    // A webhook's signing secret: shown by webhook.create only. Its target (TEST-NET-1) is public
+    // but unreachable here, so its deliveries fail and their errors are scanned too.
+    const hook = await mustCall<{ webhook: { webhook: string }; secret: string }>(panel, "webhook.create", {
+      tenant: "acme",
+      url: "http://192.0.2.10/hook",
+      events: ["sync.queued", "sync.state", "sync.finished"],
+    });
+    const probe = await mustCall<{ sync: { sync: string } }>(panel, "deployment.submit", { tenant: "acme", deployment: "whprobe", deployment_type: "hostile", configuration: { salt: salt(), behaviour: "ok" } });
+    await waitTerminal(panel, "acme", "whprobe", probe.sync.sync);
+    let hookDeliveries: { deliveries: { last_error: string | null }[] } = { deliveries: [] };
+    // The first attempt ends within its 10 s deadline (no route answers at once; a silent one times out).
+    for (let i = 0; i < 150 && !hookDeliveries.deliveries.some((d) => d.last_error !== null); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      hookDeliveries = await mustCall(panel, "webhook.deliveries", { tenant: "acme", webhook: hook.webhook.webhook });
+    }
+    expect(hookDeliveries.deliveries.some((d) => d.last_error !== null)).toBe(true);
+    texts.push({ where: "webhook.list", text: JSON.stringify(await mustCall(panel, "webhook.list", { tenant: "acme" })) });
+    texts.push({ where: "webhook.deliveries", text: JSON.stringify(hookDeliveries) });
     for (const tenant of ["acme", "beta"]) {
       for (const deployment of ["iso", "iso2"]) {
         const dep = await mustCall<unknown>(panel, "deployment.get", { tenant, deployment });
@@ -223,6 +249,7 @@ describe("security", () => {
       if (existsSync(path)) texts.push({ where: `data/${f}`, text: (await readFile(path)).toString("latin1") });
     }
     const leaks = texts.filter((t) => t.text.includes(svc.secret)).map((t) => t.where);
+    for (const t of texts) if (t.text.includes(hook.secret.slice(6))) leaks.push(`webhook secret in ${t.where}`);
     // Principals' tickets never reach the JSON logs (the first-start banner prints the demo ones on purpose).
     const jsonLogs = svc.output().split("\n").filter((l) => l.startsWith("{")).join("\n");
     for (const pr of svc.principals) if (jsonLogs.includes(pr.ticket)) leaks.push(`ticket of ${pr.authid} in JSON logs`);

@@ -77,12 +77,12 @@ describe("retention sweep", () => {
     const older = store.submitSync(apply("m", { n: 2 })).sync.sync;
     store.appendLogLines(older, [{ source: "build", text: "y" }]);
     store.cancelSyncs({ tenant: "acme", deployment: "m" }); // older is now `last`
-    expect(store.sweepRetention()).toEqual({ syncs: 0, events: 0, logLines: 0 });
+    expect(store.sweepRetention()).toEqual({ syncs: 0, events: 0, logLines: 0, deliveries: 0 });
 
     clock.advance(3600);
     const fresh = store.submitSync(apply("m", { n: 3 })).sync.sync; // stays queued (not terminal)
     const seqBefore = store.getDeployment("acme", "m").seq;
-    expect(store.sweepRetention({ syncsSecs: null, eventsSecs: null, logsSecs: 1800 })).toEqual({ syncs: 0, events: 0, logLines: 2 });
+    expect(store.sweepRetention({ syncsSecs: null, eventsSecs: null, logsSecs: 1800 })).toEqual({ syncs: 0, events: 0, logLines: 2, deliveries: 0 });
     expect(store.logLines("acme", "m", old)).toMatchObject({ lines: [], complete: true });
 
     const r = store.sweepRetention({ syncsSecs: 1800, eventsSecs: 1800, logsSecs: null });
