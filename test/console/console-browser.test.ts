@@ -154,17 +154,7 @@ describe.sequential("the console in Chromium", () => {
     await page.getByRole("heading", { name: "Deployment not found" }).waitFor();
   });
 
-  it("says clearly that the history is unavailable while the service lacks fediversity.deployment.history", async () => {
-    const answer = await acme.fail("fediversity.deployment.history", { deployment: "mastodon" }).catch((err: Error) => {
-      throw new Error(`fediversity.deployment.history now answers (${err.message.slice(0, 120)}): delete this test and enable "lists the deployment's history …" below`);
-    });
-    expect(answer.error).toMatch(/^wamp\.error\.(no_such_procedure|not_authorized)$/);
-    await page.goto(`${svc.baseUrl}/#/d/acme/mastodon`);
-    await expect.poll(() => page.locator("[data-history=missing]").textContent()).toContain("History is not available");
-  });
-
-  // Enable once the service offers deployment.history and sync.get (api.md v1.1).
-  it.skip("lists the deployment's history newest first and opens an older sync", { timeout: 120_000 }, async () => {
+  it("lists the deployment's history newest first and opens an older sync", { timeout: 120_000 }, async () => {
     const first = await acme.call<{ sync: { sync: string } }>("fediversity.deployment.submit", { deployment: "hist", deployment_type: "e2e", configuration: { salt: freshSalt() } });
     await waitForSync(acme, "hist", first.sync.sync, undefined, { timeoutMs: 90_000 });
     const second = await acme.call<{ sync: { sync: string } }>("fediversity.deployment.submit", { deployment: "hist", deployment_type: "e2e", configuration: { salt: freshSalt() } });
